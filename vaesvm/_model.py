@@ -1,0 +1,216 @@
+"""Pure PyTorch building blocks: encoder, decoder, the VAE and its ELBO terms.
+
+Nothing in this module knows about scikit-learn or skorch; it can be used on its
+own in a hand-written training loop (the benchmarks do exactly that).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["ACTIVATIONS", "LIKELIHOODS", "VAE", "ELBOLoss", "kl_divergence", "make_mlp"]
+
+#: Activation names accepted by :func:`make_mlp` and ``VAETransformer(activation=...)``.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "softplus": nn.Softplus,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+}
+
+#: Observation models p(x | z) understood by :class:`VAE`.
+LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def make_mlp(
+    sizes: Sequence[int], activation: str = "softplus", batch_norm: bool = True
+) -> nn.Sequential:
+    """Build ``Linear -> [BatchNorm1d] -> activation`` blocks through ``sizes``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first. ``len(sizes) - 1`` blocks are built; an empty
+        ``nn.Sequential`` (the identity) when ``len(sizes) == 1``.
+    activation : str, default="softplus"
+        One of the keys of :data:`ACTIVATIONS`.
+    batch_norm : bool, default=True
+        Insert ``BatchNorm1d`` between each linear layer and its activation.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        The stacked blocks.
+    """
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        # The bias is redundant right before a BatchNorm layer.
+        layers.append(nn.Linear(n_in, n_out, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per sample, in nats.
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor of shape (n, d)
+        Mean and log-variance of the diagonal Gaussian posterior.
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+class VAE(nn.Module):
+    """Variational autoencoder with MLP encoder and decoder (Kingma & Welling, 2014).
+
+    The encoder maps ``x`` to the mean and log-variance of a diagonal Gaussian
+    q(z | x); the decoder maps ``z`` to the parameters of p(x | z): Bernoulli
+    logits, or the mean of a Gaussian with one learned variance per feature.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    n_components : int, default=50
+        Latent dimension.
+    hidden_layer_sizes : sequence of int, default=(600, 600)
+        Encoder widths; the decoder mirrors them.
+    activation : str, default="softplus"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    batch_norm : bool, default=True
+        Batch normalization after every hidden linear layer.
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Observation model p(x | z).
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int = 50,
+        hidden_layer_sizes: Sequence[int] = (600, 600),
+        activation: str = "softplus",
+        batch_norm: bool = True,
+        likelihood: str = "bernoulli",
+    ) -> None:
+        super().__init__()
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        hidden = [int(h) for h in hidden_layer_sizes]
+        self.likelihood = likelihood
+        self.n_components = n_components
+        self.encoder = make_mlp([n_features, *hidden], activation, batch_norm)
+        # One matmul for both heads: [mu, logvar].
+        self.latent = nn.Linear(([n_features, *hidden])[-1], 2 * n_components)
+        dec_sizes = [n_components, *reversed(hidden)]
+        self.decoder = make_mlp(dec_sizes, activation, batch_norm)
+        self.output = nn.Linear(dec_sizes[-1], n_features)
+        if likelihood == "gaussian":
+            self.log_var_x = nn.Parameter(torch.zeros(n_features))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(mu, logvar)`` of q(z | x), each of shape (n, n_components)."""
+        h = self.latent(self.encoder(x))
+        return h[:, : self.n_components], h[:, self.n_components :]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the decoder's raw output: Bernoulli logits or the Gaussian mean."""
+        return self.output(self.decoder(z))
+
+    def mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Return E[x | z]: pixel probabilities (Bernoulli) or the Gaussian mean."""
+        out = self.decode(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def forward(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode, draw ``z`` by reparameterization (training) or take ``mu``, decode.
+
+        Returns
+        -------
+        out, mu, logvar : torch.Tensor
+            Decoder output for the drawn ``z`` and the posterior parameters.
+        """
+        mu, logvar = self.encode(x)
+        if self.training:
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        else:
+            z = mu
+        return self.decode(z), mu, logvar
+
+    def reconstruction_nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood -log p(x | z) per sample, in nats.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            The data.
+        out : torch.Tensor of shape (n, n_features)
+            Decoder output (:meth:`decode`).
+
+        Returns
+        -------
+        torch.Tensor of shape (n,)
+        """
+        if self.likelihood == "bernoulli":
+            return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dim=1)
+        log_var = self.log_var_x
+        sq = (x - out).pow(2) * torch.exp(-log_var)
+        return 0.5 * (sq + log_var + _LOG_2PI).sum(dim=1)
+
+    def elbo_terms(
+        self,
+        x: torch.Tensor,
+        outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample reconstruction NLL and KL term of the negative ELBO.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, n_features)
+            The data.
+        outputs : tuple
+            What :meth:`forward` returned for ``x``.
+
+        Returns
+        -------
+        reconstruction, kl : torch.Tensor of shape (n,)
+        """
+        out, mu, logvar = outputs
+        return self.reconstruction_nll(x, out), kl_divergence(mu, logvar)
+
+
+class ELBOLoss(nn.Module):
+    """Batch mean of ``reconstruction + kl_weight * kl`` (the beta-weighted negative ELBO).
+
+    ``kl_weight`` is a plain attribute so a schedule (KL warm-up) can change it
+    between epochs.
+
+    Parameters
+    ----------
+    kl_weight : float, default=1.0
+        Weight beta of the KL term.
+    """
+
+    def __init__(self, kl_weight: float = 1.0) -> None:
+        super().__init__()
+        self.kl_weight = float(kl_weight)
+
+    def forward(self, reconstruction: torch.Tensor, kl: torch.Tensor) -> torch.Tensor:
+        """Return the scalar loss for per-sample ``reconstruction`` and ``kl`` terms."""
+        return (reconstruction + self.kl_weight * kl).mean()

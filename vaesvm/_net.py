@@ -1,0 +1,222 @@
+"""The skorch side: the net that trains a :class:`~vaesvm._model.VAE`, its callbacks
+and a batch iterator that slices tensors instead of collating single samples.
+
+skorch owns the epoch/batch loop, device placement, history, printing and
+(CUDA -> CPU) pickling; this module only customises the narrow hooks skorch
+offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, PassthroughScoring
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset
+
+__all__ = [
+    "DivergenceGuard",
+    "KLWarmup",
+    "TensorBatchIterator",
+    "TensorDataset",
+    "VAENet",
+]
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Hold ``X`` (and optionally ``y``) as tensors already on the target device.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        The data.
+    y : torch.Tensor of shape (n_samples,) or None, default=None
+        Optional per-sample targets.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None) -> None:
+        self.X = X
+        self.y = y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i):  # noqa: D105 - only for torch's Dataset protocol
+        return self.X[i], (None if self.y is None else self.y[i])
+
+
+class TensorBatchIterator:
+    """Iterate over mini-batches of a :class:`TensorDataset` by tensor slicing.
+
+    A drop-in ``iterator_train``/``iterator_valid`` for skorch: one
+    ``randperm`` per epoch and one gather per batch replace the per-sample
+    ``__getitem__`` + collation of ``torch.utils.data.DataLoader``.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+        The data.
+    batch_size : int, default=128
+        Rows per batch.
+    shuffle : bool, default=False
+        Draw a new permutation every epoch.
+    seed : int or None, default=None
+        Seed of the permutation generator; ``None`` draws one from torch's
+        global generator (reproducible under ``torch.manual_seed``).
+    min_batch_size : int, default=1
+        A trailing batch smaller than this is merged into the previous one
+        (BatchNorm cannot train on a batch of one sample).
+    """
+
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int = 128,
+        shuffle: bool = False,
+        seed: int | None = None,
+        min_batch_size: int = 1,
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.min_batch_size = min_batch_size
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        self._generator = torch.Generator().manual_seed(int(seed))
+
+    def _bounds(self) -> list[int]:
+        n = len(self.dataset)
+        bounds = list(range(0, n, self.batch_size)) + [n]
+        if len(bounds) > 2 and bounds[-1] - bounds[-2] < self.min_batch_size:
+            del bounds[-2]
+        return bounds
+
+    def __len__(self) -> int:
+        return len(self._bounds()) - 1
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        X, y = self.dataset.X, self.dataset.y
+        bounds = self._bounds()
+        if self.shuffle:
+            perm = torch.randperm(len(X), generator=self._generator).to(X.device)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                idx = perm[a:b]
+                yield X[idx], (None if y is None else y[idx])
+        else:
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                yield X[a:b], (None if y is None else y[a:b])
+
+
+class KLWarmup(Callback):
+    """Raise the KL weight linearly from 0 to ``kl_weight`` over ``warmup_epochs``.
+
+    At the start of epoch ``e`` (0-based) the weight is
+    ``kl_weight * min(1, e / warmup_epochs)``; ``warmup_epochs=0`` means the
+    full weight from the first epoch. The weight used is recorded in the
+    history under ``"kl_weight"``.
+
+    Parameters
+    ----------
+    kl_weight : float, default=1.0
+        Final weight (beta).
+    warmup_epochs : int, default=0
+        Length of the linear ramp in epochs.
+    """
+
+    def __init__(self, kl_weight: float = 1.0, warmup_epochs: int = 0) -> None:
+        self.kl_weight = kl_weight
+        self.warmup_epochs = warmup_epochs
+
+    def weight_at(self, epoch: int) -> float:
+        """Return the KL weight used in 0-based ``epoch``."""
+        if self.warmup_epochs <= 0:
+            return float(self.kl_weight)
+        return float(self.kl_weight) * min(1.0, epoch / self.warmup_epochs)
+
+    def on_epoch_begin(self, net: NeuralNet, **kwargs) -> None:  # noqa: D102
+        weight = self.weight_at(len(net.history) - 1)
+        net.criterion_.kl_weight = weight
+        net.history.record("kl_weight", weight)
+
+
+class DivergenceGuard(Callback):
+    """Stop training with a clear error as soon as the loss is NaN or infinite."""
+
+    def on_batch_end(self, net: NeuralNet, training: bool = False, **kwargs) -> None:  # noqa: D102
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(loss):
+            epoch = len(net.history)
+            batch = len(net.history[-1, "batches"])
+            raise FloatingPointError(
+                f"Training diverged: the loss became {loss} in epoch {epoch}, batch "
+                f"{batch}. Lower learning_rate, check the data for extreme values "
+                "(standardize features for likelihood='gaussian'), or use "
+                "batch_norm=True."
+            )
+
+
+class VAENet(NeuralNet):
+    """skorch ``NeuralNet`` whose loss is the (beta-weighted) negative ELBO.
+
+    The module must be a :class:`~vaesvm._model.VAE` and the criterion an
+    :class:`~vaesvm._model.ELBOLoss`. Per batch, the mean reconstruction and KL
+    terms are recorded; :class:`~skorch.callbacks.PassthroughScoring` turns them
+    into the epoch values ``train_reconstruction`` and ``train_kl``.
+    """
+
+    @property
+    def _default_callbacks(self):
+        return [
+            *super()._default_callbacks,
+            ("train_reconstruction", PassthroughScoring("train_reconstruction", on_train=True)),
+            ("train_kl", PassthroughScoring("train_kl", on_train=True)),
+            ("divergence_guard", DivergenceGuard()),
+        ]
+
+    def get_dataset(self, X, y=None):
+        """Wrap arrays into a :class:`TensorDataset` on ``self.device`` (one copy at most)."""
+        if is_dataset(X):
+            return X
+        X = torch.as_tensor(np.asarray(X), device=self.device)
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y), device=self.device)
+        return TensorDataset(X, y)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return the negative ELBO of the batch; record its two terms when training."""
+        reconstruction, kl = self.module_.elbo_terms(X, y_pred)
+        loss = self.criterion_(reconstruction, kl)
+        if training:
+            self.history.record_batch("train_reconstruction", reconstruction.mean().item())
+            self.history.record_batch("train_kl", kl.mean().item())
+        return loss
+
+    def map_batches(
+        self, X, fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
+    ) -> np.ndarray:
+        """Apply ``fn(module, batch)`` to ``X`` in evaluation mode, batch by batch.
+
+        Parameters
+        ----------
+        X : ndarray or Dataset
+            The inputs (latent codes are fine too: ``fn`` decides what they are).
+        fn : callable
+            Maps the module and a batch tensor to an output tensor.
+
+        Returns
+        -------
+        ndarray
+            The concatenated outputs, on the CPU.
+        """
+        self.check_is_fitted()
+        self._set_training(False)
+        iterator = self.get_iterator(self.get_dataset(X), training=False)
+        with torch.no_grad():
+            outs = [fn(self.module_, unpack_data(batch)[0]).cpu() for batch in iterator]
+        return torch.cat(outs).numpy()

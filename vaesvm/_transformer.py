@@ -1,0 +1,441 @@
+"""``VAETransformer``: the scikit-learn face of the VAE."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import ProgressBar
+
+from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
+from ._net import KLWarmup, TensorBatchIterator, VAENet
+
+__all__ = ["VAETransformer"]
+
+#: Rows per batch at inference (transform, inverse_transform, score_samples).
+_INFERENCE_BATCH_SIZE = 4096
+
+
+class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Variational autoencoder as a scikit-learn transformer.
+
+    ``fit`` trains a VAE (Kingma & Welling, 2014) on the rows of ``X`` together
+    with the optional ``X_unlabeled``; ``transform`` returns the latent means
+    mu(x), a compact code on which any scikit-learn classifier can be trained
+    (the "M1" recipe of Kingma et al., 2014). Training runs on a skorch
+    ``NeuralNet`` built inside ``fit`` (attribute ``net_``).
+
+    Parameters
+    ----------
+    n_components : int, default=50
+        Dimension of the latent space (the number of output features).
+    hidden_layer_sizes : int or sequence of int, default=(600, 600)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
+        Hidden-layer activation.
+    batch_norm : bool, default=True
+        Batch normalization after every hidden linear layer. Training then
+        needs at least 2 samples.
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Observation model p(x | z). ``"bernoulli"`` (binary cross-entropy) needs
+        data in [0, 1] such as pixel intensities; ``"gaussian"`` (a learned
+        variance per feature) takes any real-valued, preferably standardized,
+        features.
+    kl_weight : float, default=1.0
+        Final weight (beta) of the KL term of the loss.
+    kl_warmup_epochs : int, default=10
+        The KL weight rises linearly from 0 to ``kl_weight`` over this many
+        epochs (KL warm-up); 0 disables the warm-up.
+    max_epochs : int, default=30
+        Number of passes over the training data.
+    batch_size : int, default=256
+        Mini-batch size for training.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    device : str or torch.device, default="auto"
+        Torch device for training and inference; ``"auto"`` picks CUDA when it
+        is available, else the CPU. A model trained on a GPU unpickles and runs
+        on a CPU-only machine.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling and the reparameterization
+        noise. An int gives bit-identical results across runs on the CPU.
+        torch's global random state is left untouched.
+    verbose : int, default=0
+        0: silent; 1: one line per epoch (skorch's ``PrintLog``); 2: also a
+        per-batch progress bar.
+
+    Attributes
+    ----------
+    net_ : VAENet
+        The trained skorch net; ``net_.module_`` is the :class:`torch.nn.Module`.
+    history_ : list of dict
+        One dict per epoch with keys ``epoch``, ``loss`` (beta-weighted negative
+        ELBO per sample, nats), ``reconstruction``, ``kl``, ``kl_weight`` and
+        ``dur`` (seconds). ``pandas.DataFrame(history_)`` tabulates it.
+    n_iter_ : int
+        Number of epochs run.
+    device_ : str
+        The device training ran on.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``; only when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : Another unsupervised neural feature learner.
+    sklearn.decomposition.PCA : Linear latent representation.
+
+    References
+    ----------
+    .. [1] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    .. [2] D. P. Kingma, D. J. Rezende, S. Mohamed and M. Welling, "Semi-Supervised
+       Learning with Deep Generative Models", NeurIPS 2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vaesvm import VAETransformer
+    >>> X = np.random.RandomState(0).rand(64, 20)
+    >>> vae = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_epochs=2,
+    ...                      random_state=0).fit(X)
+    >>> vae.transform(X).shape
+    (64, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "batch_norm": ["boolean"],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 50,
+        *,
+        hidden_layer_sizes: int | tuple[int, ...] = (600, 600),
+        activation: str = "softplus",
+        batch_norm: bool = True,
+        likelihood: str = "bernoulli",
+        kl_weight: float = 1.0,
+        kl_warmup_epochs: int = 10,
+        max_epochs: int = 30,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.likelihood = likelihood
+        self.kl_weight = kl_weight
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
+        """Validate ``X`` (shape, dtype, finiteness, range) and return float32."""
+        kwargs = dict(dtype=np.float32, ensure_all_finite=False)
+        try:
+            if name == "X":
+                X = validate_data(self, X, reset=reset, **kwargs)
+            else:
+                X = check_array(X, input_name=name, **kwargs)
+        except (TypeError, ValueError) as exc:
+            msg = str(exc)
+            if "could not convert" in msg or "argument must be" in msg:
+                raise type(exc)(
+                    f"{msg}. {type(self).__name__} needs numeric features: encode "
+                    "string or categorical columns first (e.g. with OneHotEncoder)."
+                ) from exc
+            if "Found array with dim" in msg:
+                raise ValueError(
+                    f"{msg} {name} must be 2-D (n_samples, n_features): flatten images "
+                    f"first, e.g. {name}.reshape(len({name}), -1)."
+                ) from exc
+            raise
+        if not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
+            raise ValueError(
+                f"Input {name} contains NaN or infinity. {type(self).__name__} cannot "
+                "train on missing or infinite values: impute them first (e.g. "
+                "sklearn.impute.SimpleImputer) or drop those rows."
+            )
+        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"{name} has values in [{X.min():.4g}, {X.max():.4g}], but "
+                "likelihood='bernoulli' needs values in [0, 1]. Scale the data, e.g. "
+                f"{name} / 255.0 for 8-bit images or sklearn.preprocessing.MinMaxScaler, "
+                "or use likelihood='gaussian' for real-valued features."
+            )
+        return X
+
+    def _resolve_device(self) -> str:
+        device = str(self.device)
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            resolved = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a valid torch device; use 'auto', "
+                "'cpu' or 'cuda'."
+            ) from exc
+        if resolved.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but CUDA is not available on this machine; "
+                "use device='auto' or device='cpu'."
+            )
+        return device
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a sequence of positive "
+                f"ints, e.g. (600, 600); got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    # --------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, X_unlabeled=None) -> "VAETransformer":
+        """Train the VAE on the rows of ``X`` and ``X_unlabeled``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (labeled or not: the ELBO uses no labels).
+        y : array-like of shape (n_samples,), default=None
+            Accepted so the transformer can sit in a supervised Pipeline; rows
+            labeled ``-1`` are unlabeled, as in :mod:`sklearn.semi_supervised`.
+            Only its length is checked: the VAE is trained without labels.
+        X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
+            Extra unlabeled rows, appended to ``X`` for training. In a Pipeline
+            pass it as ``pipe.fit(X, y, vae__X_unlabeled=X_unlabeled)``.
+
+        Returns
+        -------
+        self : VAETransformer
+            The fitted transformer.
+        """
+        X = self._check_X(X, reset=True)
+        if y is not None:
+            y = np.asarray(y)
+            if y.ndim != 1 or len(y) != len(X):
+                raise ValueError(
+                    f"y must be 1-D with one label per row of X: X has {len(X)} rows, "
+                    f"y has shape {y.shape}. Use -1 for unlabeled rows."
+                )
+        if X_unlabeled is not None:
+            X_unl = self._check_X(X_unlabeled, reset=False, name="X_unlabeled")
+            if X_unl.shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "
+                    "both must have the same columns."
+                )
+            X = np.concatenate([X, X_unl])
+        if len(X) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training samples (BatchNorm "
+                f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
+                "Pass more rows in X or X_unlabeled."
+            )
+        hidden = self._hidden_sizes()
+        device = self._resolve_device()
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        callbacks = [("kl_warmup", KLWarmup(self.kl_weight, self.kl_warmup_epochs))]
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        net = VAENet(
+            module=VAE,
+            module__n_features=X.shape[1],
+            module__n_components=self.n_components,
+            module__hidden_layer_sizes=hidden,
+            module__activation=self.activation,
+            module__batch_norm=self.batch_norm,
+            module__likelihood=self.likelihood,
+            criterion=ELBOLoss,
+            criterion__kl_weight=self.kl_weight,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=TensorBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=seed,
+            iterator_train__min_batch_size=2 if self.batch_norm else 1,
+            iterator_valid=TensorBatchIterator,
+            iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,
+            train_split=None,
+            callbacks=callbacks,
+            verbose=int(self.verbose > 0),
+            device=device,
+        )
+        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            net.fit(X)
+
+        self.net_ = net
+        self.device_ = device
+        self.history_ = [
+            {
+                "epoch": row["epoch"],
+                "loss": row["train_loss"],
+                "reconstruction": row["train_reconstruction"],
+                "kl": row["train_kl"],
+                "kl_weight": row["kl_weight"],
+                "dur": row["dur"],
+            }
+            for row in net.history
+        ]
+        self.n_iter_ = len(self.history_)
+        return self
+
+    # --------------------------------------------------------------- inference
+    @property
+    def _n_features_out(self) -> int:
+        """Number of output features, used by ``get_feature_names_out``."""
+        return self.n_components
+
+    def transform(self, X) -> np.ndarray:
+        """Return the latent means mu(x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Data to encode.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components), dtype float32
+            Posterior means of the latent code.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        return self.net_.map_batches(X, lambda m, x: m.encode(x)[0])
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """Decode latent codes to the mean of p(x | z).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_), dtype float32
+            Pixel probabilities (Bernoulli) or feature means (Gaussian).
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=np.float32, input_name="Z")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"inverse_transform expects latent codes with n_components="
+                f"{self.n_components} columns; got {Z.shape[1]}. Pass the output of "
+                "transform()."
+            )
+        return self.net_.map_batches(Z, lambda m, z: m.mean(z))
+
+    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+        """Generate data from the prior: z ~ N(0, I), then the mean of p(x | z).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed for drawing z.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_), dtype float32
+            Pixel probabilities (Bernoulli) or feature means (Gaussian).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
+        return self.net_.map_batches(z, lambda m, z: m.mean(z))
+
+    def score_samples(self, X) -> np.ndarray:
+        """Per-sample evidence lower bound (ELBO), in nats; higher is better.
+
+        The expectation over q(z | x) is evaluated at the posterior mean
+        (z = mu), which makes the score deterministic; the KL term enters with
+        weight 1 whatever ``kl_weight`` was used for training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Data to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float64
+            ELBO of each sample.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+
+        def elbo(module, x):
+            reconstruction, kl = module.elbo_terms(x, module(x))
+            return -(reconstruction + kl)
+
+        return self.net_.map_batches(X, elbo).astype(np.float64)
+
+    def score(self, X, y=None) -> float:
+        """Mean ELBO of ``X`` in nats (see :meth:`score_samples`); higher is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        float
+            Average per-sample ELBO.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Computation is float32 (torch); float32 in gives float32 out.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
