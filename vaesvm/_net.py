@@ -9,6 +9,7 @@ offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -183,9 +184,13 @@ class VAENet(NeuralNet):
         """Wrap arrays into a :class:`TensorDataset` on ``self.device`` (one copy at most)."""
         if is_dataset(X):
             return X
-        X = torch.as_tensor(np.asarray(X), device=self.device)
-        if y is not None:
-            y = torch.as_tensor(np.asarray(y), device=self.device)
+        with warnings.catch_warnings():
+            # Read-only arrays (memmaps, pandas' views) are fine: tensors are never
+            # written to, so sharing their memory beats copying them.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X = torch.as_tensor(np.asarray(X), device=self.device)
+            if y is not None:
+                y = torch.as_tensor(np.asarray(y), device=self.device)
         return TensorDataset(X, y)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

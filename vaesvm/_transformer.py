@@ -88,7 +88,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         The device training ran on.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``; only when ``X`` has string
         column names.
 
@@ -334,7 +334,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Data to encode.
 
         Returns
@@ -356,7 +356,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_), dtype float32
+        ndarray of shape (n_samples, n_features), dtype float32
             Pixel probabilities (Bernoulli) or feature means (Gaussian).
         """
         check_is_fitted(self)
@@ -381,7 +381,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_), dtype float32
+        ndarray of shape (n_samples, n_features), dtype float32
             Pixel probabilities (Bernoulli) or feature means (Gaussian).
         """
         check_is_fitted(self)
@@ -400,7 +400,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Data to score.
 
         Returns
@@ -422,7 +422,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Data to score.
         y : None
             Ignored; present for API consistency.

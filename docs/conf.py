@@ -1,0 +1,54 @@
+"""Sphinx configuration for the vaesvm documentation.
+
+Build with ``make -C docs html`` (warnings are errors).
+"""
+
+import os
+import sys
+
+# The package is normally installed (editable); fall back to the checkout.
+sys.path.insert(0, os.path.abspath(".."))
+
+import vaesvm  # noqa: E402
+
+# -- Project -----------------------------------------------------------------
+project = "vaesvm"
+author = "vaesvm developers"
+copyright = "vaesvm developers"
+version = vaesvm.__version__
+release = vaesvm.__version__
+
+# -- General -----------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+]
+
+templates_path = ["_templates"]
+source_suffix = {".rst": "restructuredtext"}
+root_doc = "index"
+# ``generated/`` (autosummary stubs, git-ignored) is a build input; only the
+# output directory is excluded.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+
+nitpicky = False
+
+# -- autodoc / autosummary / numpydoc ---------------------------------------
+autosummary_generate = True
+autosummary_imported_members = False
+autodoc_typehints = "none"  # numpydoc docstrings already give the types
+autodoc_member_order = "bysource"
+
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_show_inherited_class_members = False
+
+# -- HTML --------------------------------------------------------------------
+html_theme = "alabaster"
+html_title = f"vaesvm {release}"
+html_theme_options = {
+    "description": "VAE features + scikit-learn classifiers for semi-supervised learning",
+    "fixed_sidebar": True,
+}

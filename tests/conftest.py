@@ -1,0 +1,24 @@
+"""Shared fixtures: small synthetic data and fast estimator settings."""
+
+import numpy as np
+import pytest
+
+#: Settings that train in well under a second on a few hundred rows.
+FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_epochs=3, kl_warmup_epochs=1,
+            batch_size=32, learning_rate=1e-2, random_state=0)
+
+
+@pytest.fixture
+def fast_params():
+    return dict(FAST)
+
+
+@pytest.fixture
+def blobs():
+    """Two well separated classes of 'images' with 20 pixels in [0, 1]."""
+    rng = np.random.RandomState(0)
+    n = 200
+    y = np.repeat([0, 1], n // 2)
+    centers = np.where(rng.rand(2, 20) > 0.5, 0.85, 0.15)
+    X = np.clip(centers[y] + 0.1 * rng.randn(n, 20), 0, 1).astype(np.float32)
+    return X, y

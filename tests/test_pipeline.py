@@ -1,0 +1,107 @@
+"""VAETransformer inside scikit-learn: Pipeline, GridSearchCV + memory, CV, persistence."""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.svm import SVC
+
+from vaesvm import VAETransformer
+
+FIT_COUNT = []
+
+
+class CountingVAE(VAETransformer):
+    """Records every real fit (a cache hit in Pipeline(memory=...) records none)."""
+
+    def fit(self, X, y=None, *, X_unlabeled=None):
+        FIT_COUNT.append((self.n_components, self.kl_weight, len(X)))
+        return super().fit(X, y, X_unlabeled=X_unlabeled)
+
+
+@pytest.fixture
+def semi(blobs):
+    """40 labeled rows (20 per class) and 160 unlabeled ones."""
+    X, y = blobs
+    rng = np.random.RandomState(1)
+    idx = rng.permutation(len(X))
+    lab, unl = idx[:40], idx[40:]
+    return X[lab], y[lab], X[unl], y[unl]
+
+
+def make_pipe(fast_params, vae_cls=VAETransformer, **kw):
+    return Pipeline([("vae", vae_cls(**{**fast_params, "max_epochs": 10})), ("svc", SVC())],
+                    **kw)
+
+
+def test_pipeline_with_unlabeled_data(semi, fast_params):
+    X_lab, y_lab, X_unl, y_unl = semi
+    pipe = make_pipe(fast_params).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+    assert pipe.score(X_unl, y_unl) > 0.9
+    # the VAE really saw the unlabeled rows: same as fitting it on all of them
+    direct = VAETransformer(**{**fast_params, "max_epochs": 10}).fit(
+        np.vstack([X_lab, X_unl]))
+    np.testing.assert_array_equal(pipe.named_steps["vae"].transform(X_lab),
+                                  direct.transform(X_lab))
+    assert pipe.named_steps["svc"].n_features_in_ == 2
+    assert pipe.named_steps["svc"].support_vectors_.shape[0] <= len(X_lab)
+
+
+def test_grid_search_with_memory_fits_vae_once_per_setting_and_fold(semi, fast_params,
+                                                                    tmp_path):
+    X_lab, y_lab, X_unl, _ = semi
+    grid = {"vae__n_components": [2, 3], "vae__kl_weight": [0.5, 1.0],
+            "svc__C": [1, 10], "svc__gamma": ["scale", 0.1]}
+    FIT_COUNT.clear()
+    search = GridSearchCV(make_pipe(fast_params, CountingVAE, memory=str(tmp_path)),
+                          grid, cv=3)
+    search.fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+    # 4 VAE settings x 3 folds, plus the refit on all labeled rows; not x 4 SVC settings
+    assert len(FIT_COUNT) == 4 * 3 + 1
+    assert len(search.cv_results_["params"]) == 16
+    # every fold's VAE trained on its ~2/3 of the 40 labeled rows plus all 160 unlabeled
+    assert {n for *_, n in FIT_COUNT[:-1]} <= {26, 27}
+    assert FIT_COUNT[-1][2] == 40
+    assert search.best_score_ > 0.9
+
+    FIT_COUNT.clear()
+    GridSearchCV(make_pipe(fast_params, CountingVAE), grid, cv=3).fit(
+        X_lab, y_lab, vae__X_unlabeled=X_unl)
+    assert len(FIT_COUNT) == 16 * 3 + 1  # without memory: once per candidate and fold
+
+
+def test_cross_val_score_and_clone(semi, fast_params):
+    X_lab, y_lab, X_unl, _ = semi
+    pipe = make_pipe(fast_params)
+    scores = cross_val_score(pipe, X_lab, y_lab, cv=3, params={"vae__X_unlabeled": X_unl})
+    assert scores.shape == (3,) and scores.mean() > 0.9
+    pipe.fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+    cloned = clone(pipe)
+    assert not hasattr(cloned.named_steps["vae"], "net_")
+    assert cloned.get_params()["vae__n_components"] == 2
+
+
+def test_joblib_round_trip_gives_identical_predictions(semi, fast_params, tmp_path):
+    X_lab, y_lab, X_unl, _ = semi
+    pipe = make_pipe(fast_params).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+    path = tmp_path / "model.joblib"
+    joblib.dump(pipe, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict(X_unl), pipe.predict(X_unl))
+    np.testing.assert_array_equal(loaded.decision_function(X_unl),
+                                  pipe.decision_function(X_unl))
+
+
+def test_minus_one_labels_in_front_of_self_training(blobs, fast_params):
+    X, y = blobs
+    y_semi = y.copy()
+    rng = np.random.RandomState(0)
+    y_semi[rng.rand(len(y)) > 0.1] = -1  # ~10% labeled
+    pipe = Pipeline([("vae", VAETransformer(**{**fast_params, "max_epochs": 10})),
+                     ("selftrain", SelfTrainingClassifier(SVC(probability=True, random_state=0)))])
+    pipe.fit(X, y_semi)
+    assert pipe.score(X, y) > 0.9
+    assert set(pipe.classes_) == {0, 1}
