@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 install:
 	# torch first, pinned: an unpinned torch would pull the multi-GB CUDA build here.
 	$(PYTHON) -m pip install -q "torch==$(TORCH_VERSION)"
-	$(PYTHON) -m pip install -q -e ".[plot,test,docs]"
+	$(PYTHON) -m pip install -q -e ".[plot,test,docs,dask]"
 
 # Debian/Ubuntu as root: install the Fashion-MNIST package. Elsewhere the loader
 # downloads the files (checksum-verified) into ~/scikit_learn_data/fashion_mnist.
@@ -31,4 +31,4 @@ docs: install
 	$(MAKE) -C docs html
 
 bench: install data
-	$(PYTHON) benchmarks/bench_epoch.py
+	$(PYTHON) benchmarks/bench.py

@@ -1,41 +1,84 @@
-"""The ``vaesvm`` command line.
+"""The ``vaesvm`` command line (also ``python -m vaesvm``).
 
-``vaesvm demo`` is the quick end-to-end run: Fashion-MNIST, a class-balanced
-labeled subset, a VAE trained on labeled + unlabeled images, an RBF SVC on the
-labeled latent means, and the test accuracy next to an SVC on raw pixels.
+- ``vaesvm study``: the label-count study against baselines, with figures.
+- ``vaesvm ablate``: one VAE setting varied at a time.
+- ``vaesvm demo``: one quick semi-supervised run, VAE + SVC next to SVC on pixels.
+
+Bad usage and missing data end with one ``vaesvm: error: ...`` line and a non-zero
+exit status; Ctrl-C keeps every finished cell in the output folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["main", "run_demo"]
+__all__ = ["main", "build_parser", "run_demo"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line: ``vaesvm: error: ...``."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(2, f"vaesvm: error: {message} (see '{self.prog} --help')\n")
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
+def _common(p: argparse.ArgumentParser, *, labels, seeds, epochs, out) -> None:
+    p.add_argument("--quick", action="store_true",
+                   help="small settings that finish in a few minutes on 2 CPU cores")
+    p.add_argument("--labels", type=_positive_int, nargs="+", default=None,
+                   help=f"label counts, multiples of 10 (default: {' '.join(map(str, labels))})")
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help=f"number of seeds 0..N-1 (default: {seeds})")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help=f"VAE training epochs (default: {epochs})")
+    p.add_argument("--n-train", type=_positive_int, default=None,
+                   help="train images used, labeled + unlabeled (default: all 60000)")
+    p.add_argument("--device", default="auto", help="torch device (default: auto)")
+    p.add_argument("--out", default=out, help=f"output folder (default: {out})")
+    p.add_argument("--data-home", default=None,
+                   help="folder holding the Fashion-MNIST .gz files")
+    p.add_argument("--no-figures", action="store_true", help="write JSON and Markdown only")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="per-epoch VAE log (-v), batch progress bars (-vv)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``vaesvm`` command."""
-    parser = argparse.ArgumentParser(
-        prog="vaesvm",
-        description="Semi-supervised classification with VAE features and scikit-learn.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser(
-        "demo",
-        help="quick semi-supervised run on Fashion-MNIST",
-        description="Train a VAE on Fashion-MNIST (labeled + unlabeled train images), fit "
-        "an RBF SVC on the latent means of the labeled images and print the test "
-        "accuracy next to an RBF SVC on raw pixels.",
-    )
+    parser = _Parser(prog="vaesvm", description="Semi-supervised classification with "
+                     "VAE features and scikit-learn, on Fashion-MNIST.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+    study = sub.add_parser("study", help="label-count study with baselines and figures",
+                           description="Test accuracy of VAE + SVC / LogReg and of "
+                           "raw-pixel and PCA baselines at several label counts and seeds.")
+    _common(study, labels=(100, 600, 1000, 3000), seeds=3, epochs=30, out="results/study")
+    ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
+                            description="VAE + SVC accuracy and test ELBO for KL weight, "
+                            "batch norm, activation and latent size.")
+    _common(ablate, labels=(100, 1000), seeds=1, epochs=30, out="results/ablation")
+    from .experiments import ABLATIONS
+
+    ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
+                        default=list(ABLATIONS), help="factors to vary (default: all)")
+
+    demo = sub.add_parser("demo", help="quick semi-supervised run: VAE+SVC vs SVC on pixels",
+                          description="Train a VAE on Fashion-MNIST (labeled + unlabeled "
+                          "train images), fit an RBF SVC on the latent means of the labeled "
+                          "images and print the test accuracy next to an RBF SVC on pixels.")
     demo.add_argument("--labels", type=_positive_int, default=100,
                       help="number of labeled images, a multiple of 10 (default: 100)")
     demo.add_argument("--epochs", type=_positive_int, default=10,
@@ -79,7 +122,6 @@ def run_demo(args: argparse.Namespace) -> dict[str, float]:
     X_lab, y_lab = X_train[labeled], y_train[labeled]
     print(f"Fashion-MNIST from {data.data_dir}: {len(labeled)} labeled + "
           f"{len(unlabeled)} unlabeled train images, {len(data.X_test)} test images")
-
     pipe = Pipeline([
         ("vae", VAETransformer(max_epochs=args.epochs, device=args.device,
                                random_state=args.seed, verbose=args.verbose)),
@@ -113,15 +155,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         Exit status: 0 on success, 1 on a handled error, 130 on Ctrl-C.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "vaesvm " + shlex.join(argv)
     try:
         if args.command == "demo":
             run_demo(args)
+        else:
+            from ._runner import run_command
+
+            run_command(args)
     except KeyboardInterrupt:
-        print("vaesvm: interrupted", file=sys.stderr)
+        out = getattr(args, "out", None)
+        kept = f"; finished cells are kept in {out}/results.json" if out else ""
+        print(f"vaesvm: interrupted{kept}", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as exc:
-        print(f"vaesvm: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, ImportError) as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the exception says
+        print(f"vaesvm: error: {message}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,0 +1,138 @@
+"""Glue between the CLI and the experiments: settings, progress bar, outputs, figures."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from typing import Any
+
+from .experiments import REFERENCE, StudyConfig, config_dict, run_ablation, run_study, versions
+from .report import ResultsWriter
+
+__all__ = ["QUICK", "make_config", "run_command"]
+
+#: ``--quick`` settings per command (explicit options still override them).
+QUICK: dict[str, dict[str, Any]] = {
+    "study": {"n_labels": (100, 1000), "seeds": (0,), "epochs": 5},
+    "ablate": {"n_labels": (100, 1000), "seeds": (0,), "epochs": 2, "n_train": 10000},
+}
+_DEFAULTS = {"study": StudyConfig(),
+             "ablate": StudyConfig(n_labels=(100, 1000), seeds=(0,))}
+
+STUDY_NOTE = (
+    "One VAE per seed is trained on all 60,000 train images (labeled and unlabeled "
+    "alike, as in the reference study: the ELBO uses no labels) and shared by every "
+    "label count of that seed; each label count draws its own class-balanced labeled "
+    "subset from the seed. SVC hyper-parameters (C in {1, 10, 100}, gamma in {0.25, 1, "
+    "4} x sklearn's 'scale' value) are chosen by stratified k-fold CV on the labeled "
+    "subset only (k = min(5, labels per class)); VAE and PCA features are standardized. "
+    "PCA (50 components) is fitted on all train images. The test set is used only for "
+    "the reported accuracies."
+)
+
+
+def make_config(args: argparse.Namespace) -> StudyConfig:
+    """Build the run's settings: defaults, then ``--quick``, then explicit options."""
+    base = _DEFAULTS[args.command]
+    settings: dict[str, Any] = {"n_labels": base.n_labels, "seeds": base.seeds,
+                                "epochs": base.epochs, "n_train": base.n_train}
+    if args.quick:
+        settings.update(QUICK[args.command])
+    if args.labels:
+        bad = [n for n in args.labels if n % 10]
+        if bad:
+            raise ValueError(f"--labels must be multiples of 10 (one tenth per class); "
+                             f"got {bad}")
+        settings["n_labels"] = tuple(args.labels)
+    if args.seeds:
+        settings["seeds"] = tuple(range(args.seeds))
+    if args.epochs:
+        settings["epochs"] = args.epochs
+    if args.n_train:
+        settings["n_train"] = args.n_train
+    return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
+
+
+class _Progress:
+    """A tqdm bar over the steps of the whole run, described step by step."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
+        self.started = False
+
+    def __call__(self, description: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_description(description)
+
+    def close(self) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.bar.close()
+
+
+def run_command(args: argparse.Namespace) -> pathlib.Path:
+    """Run ``vaesvm study`` or ``vaesvm ablate`` as parsed in ``args``; return the folder."""
+    from .datasets import load_fashion_mnist
+
+    config = make_config(args)
+    kind = "study" if args.command == "study" else "ablation"
+    meta = {"command": args.command_line, "config": config_dict(config),
+            "versions": versions(), "note": STUDY_NOTE if kind == "study" else None}
+    if kind == "ablation":
+        meta["factors"] = list(args.factors)
+    writer = ResultsWriter(args.out, kind, meta, REFERENCE if kind == "study" else None)
+    data = load_fashion_mnist(args.data_home)
+    figures = not args.no_figures and _have_matplotlib()
+
+    vaes: dict[int, Any] = {}
+
+    def keep_vae(seed: int, vae) -> None:
+        writer.add_vae({"seed": seed, "history": vae.history_})
+        if not vaes:
+            vaes[seed] = vae
+
+    if kind == "study":
+        steps = len(config.seeds) * (1 + len(config.n_labels) * len(config.methods))
+        progress = _Progress(steps)
+        try:
+            run_study(data, config, on_cell=writer.add, progress=progress, on_vae=keep_vae)
+        finally:
+            progress.close()
+    else:
+        from .experiments import ABLATIONS
+
+        steps = len(config.seeds) * len({tuple(sorted(o.items())) for f in args.factors
+                                         for _, o in ABLATIONS[f]})
+        progress = _Progress(steps)
+        try:
+            run_ablation(data, config, args.factors, on_cell=writer.add, progress=progress)
+        finally:
+            progress.close()
+    writer.save(finished=True)
+    if figures:
+        from ._figures import study_figures, ablation_figures
+
+        if kind == "study":
+            study_figures(writer, data, vaes)
+        else:
+            ablation_figures(writer)
+    elif not args.no_figures:
+        print("vaesvm: matplotlib is not installed, so no figures were made; "
+              "pip install 'vaesvm[plot]' to get them.", file=sys.stderr)
+    print(writer.markdown())
+    print(f"Results in {writer.out}/ (results.json, results.md"
+          f"{', *.png' if figures else ''})")
+    return writer.out
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,150 @@
+"""Results folders: ``results.json`` (every number), ``results.md`` (tables) and figures.
+
+``ResultsWriter`` rewrites both files atomically after every finished cell, so an
+interrupted run leaves a consistent folder holding every cell it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import tempfile
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ResultsWriter", "study_table", "ablation_tables", "mean_std"]
+
+
+def mean_std(values: list[float]) -> str:
+    """``"mean +- std"`` of accuracies, in percent (population std over seeds)."""
+    return f"{100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}"
+
+
+def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str:
+    """Markdown table: methods x label counts, test accuracy mean +- std over seeds."""
+    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for c in cells:
+        acc[c["method"]][c["n_labels"]].append(c["accuracy"])
+    ns = sorted({c["n_labels"] for c in cells})
+    lines = ["| method | " + " | ".join(f"{n} labels" for n in ns) + " |",
+             "|---|" + "---|" * len(ns)]
+    for method, by_n in acc.items():
+        row = [f"{mean_std(by_n[n])} (n={len(by_n[n])})" if by_n.get(n) else "-" for n in ns]
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    ref = [f"{100 * reference[n]:.2f}" if n in reference else "not given" for n in ns]
+    lines.append("| reference study (VAE + RBF SVM) | " + " | ".join(ref) + " |")
+    return "\n".join(lines)
+
+
+def ablation_tables(cells: list[dict[str, Any]]) -> str:
+    """One Markdown table per factor: accuracy per label count and test ELBO."""
+    out = []
+    for factor in dict.fromkeys(c["factor"] for c in cells):
+        rows = [c for c in cells if c["factor"] == factor]
+        ns = list(rows[0]["accuracy"])
+        out += [f"### {factor}", "",
+                f"| {factor} | " + " | ".join(f"acc. {n} labels (%)" for n in ns)
+                + " | test ELBO (nats) | VAE train s |",
+                "|---|" + "---|" * (len(ns) + 2)]
+        for value in dict.fromkeys(c["value"] for c in rows):
+            cs = [c for c in rows if c["value"] == value]
+            accs = [mean_std([c["accuracy"][n] for c in cs]) for n in ns]
+            elbo = np.mean([c["test_elbo"] for c in cs])
+            secs = np.mean([c["vae_train_seconds"] for c in cs])
+            out.append(f"| {value} | " + " | ".join(accs) + f" | {elbo:.1f} | {secs:.0f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+class ResultsWriter:
+    """Collect cells and keep ``results.json`` / ``results.md`` in ``out`` up to date.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder; created if needed. Raises ``OSError`` at once when it is not
+        writable, before any computation.
+    kind : {"study", "ablation"}
+        What the cells are.
+    meta : dict
+        Settings, versions and the command line, stored under their own keys.
+    reference : dict, optional
+        Reference accuracies per label count, for the study table.
+    """
+
+    def __init__(self, out, kind: str, meta: dict[str, Any],
+                 reference: dict[int, float] | None = None) -> None:
+        self.out = pathlib.Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        probe = self.out / ".write-test"
+        probe.write_text("ok")  # fail now, not after an hour of training
+        probe.unlink()
+        self.kind = kind
+        self.meta = meta
+        self.reference = reference or {}
+        self.cells: list[dict[str, Any]] = []
+        self.vaes: list[dict[str, Any]] = []
+        self.start = time.time()
+        self.finished = False
+
+    def add(self, cell: dict[str, Any]) -> None:
+        """Record one finished cell and rewrite the files."""
+        self.cells.append(cell)
+        self.save()
+
+    def add_vae(self, info: dict[str, Any]) -> None:
+        """Record a trained VAE's history and timing."""
+        self.vaes.append(info)
+        self.save()
+
+    def _atomic_write(self, name: str, text: str) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.out, prefix=f".{name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.out / name)
+
+    def save(self, finished: bool | None = None) -> None:
+        """Write ``results.json`` and ``results.md`` (atomically)."""
+        if finished is not None:
+            self.finished = finished
+        doc = {"kind": self.kind, "finished": self.finished,
+               "wall_seconds": time.time() - self.start, **self.meta,
+               "reference": {str(k): v for k, v in self.reference.items()},
+               "vaes": self.vaes, "cells": self.cells}
+        self._atomic_write("results.json", json.dumps(doc, indent=1, default=_jsonable))
+        self._atomic_write("results.md", self.markdown())
+
+    def markdown(self) -> str:
+        """The Markdown report of the cells so far."""
+        status = "complete" if self.finished else "INCOMPLETE (interrupted or running)"
+        head = [f"# vaesvm {self.kind} results", "",
+                f"Command: `{self.meta.get('command', '')}`  ",
+                f"Status: {status}; wall time {time.time() - self.start:.0f} s; "
+                f"vaesvm {self.meta.get('versions', {}).get('vaesvm', '?')}", ""]
+        note = self.meta.get("note")
+        if note:
+            head += [note, ""]
+        if not self.cells:
+            return "\n".join(head + ["No finished cells yet."])
+        if self.kind == "study":
+            body = ["Test accuracy (%) on the official 10,000-image test set, mean +- std "
+                    "over seeds (n = number of seeds).", "", study_table(self.cells,
+                                                                         self.reference)]
+        else:
+            body = ["VAE + SVC test accuracy (%) and mean test ELBO; one factor varied at "
+                    "a time, the others at their defaults.", "", ablation_tables(self.cells)]
+        return "\n".join(head + body) + "\n"
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    return str(obj)
