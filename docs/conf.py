@@ -24,14 +24,16 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "myst_parser",
 ]
 
 templates_path = ["_templates"]
-source_suffix = {".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 # ``generated/`` (autosummary stubs, git-ignored) is a build input; only the
 # output directory is excluded.
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# results/*/results.md are included by results.md, not pages of their own.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results/*/results.md"]
 
 nitpicky = False
 

@@ -14,11 +14,12 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import ProgressBar
 
 from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
+from ._validation import check_hidden_layer_sizes, check_input, resolve_device
 
 __all__ = ["VAETransformer"]
 
@@ -161,70 +162,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ checks
     def _check_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
-        """Validate ``X`` (shape, dtype, finiteness, range) and return float32."""
-        kwargs = dict(dtype=np.float32, ensure_all_finite=False)
-        try:
-            if name == "X":
-                X = validate_data(self, X, reset=reset, **kwargs)
-            else:
-                X = check_array(X, input_name=name, **kwargs)
-        except (TypeError, ValueError) as exc:
-            msg = str(exc)
-            if "could not convert" in msg or "argument must be" in msg:
-                raise type(exc)(
-                    f"{msg}. {type(self).__name__} needs numeric features: encode "
-                    "string or categorical columns first (e.g. with OneHotEncoder)."
-                ) from exc
-            if "Found array with dim" in msg:
-                raise ValueError(
-                    f"{msg} {name} must be 2-D (n_samples, n_features): flatten images "
-                    f"first, e.g. {name}.reshape(len({name}), -1)."
-                ) from exc
-            raise
-        if not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
-            raise ValueError(
-                f"Input {name} contains NaN or infinity. {type(self).__name__} cannot "
-                "train on missing or infinite values: impute them first (e.g. "
-                "sklearn.impute.SimpleImputer) or drop those rows."
-            )
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"{name} has values in [{X.min():.4g}, {X.max():.4g}], but "
-                "likelihood='bernoulli' needs values in [0, 1]. Scale the data, e.g. "
-                f"{name} / 255.0 for 8-bit images or sklearn.preprocessing.MinMaxScaler, "
-                "or use likelihood='gaussian' for real-valued features."
-            )
-        return X
-
-    def _resolve_device(self) -> str:
-        device = str(self.device)
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            resolved = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"device={self.device!r} is not a valid torch device; use 'auto', "
-                "'cpu' or 'cuda'."
-            ) from exc
-        if resolved.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but CUDA is not available on this machine; "
-                "use device='auto' or device='cpu'."
-            )
-        return device
-
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a positive int or a sequence of positive "
-                f"ints, e.g. (600, 600); got {self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
+        """Validate ``X`` (see :func:`~vaesvm._validation.check_input`)."""
+        return check_input(self, X, reset=reset, name=name)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -270,8 +210,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
                 "Pass more rows in X or X_unlabeled."
             )
-        hidden = self._hidden_sizes()
-        device = self._resolve_device()
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
         callbacks = [("kl_warmup", KLWarmup(self.kl_weight, self.kl_warmup_epochs))]
