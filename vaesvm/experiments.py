@@ -73,12 +73,23 @@ def _logreg(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstimator:
     return make_pipeline(*steps, LogisticRegression(max_iter=2000))
 
 
-#: method name -> (feature set, classifier factory, standardize features)
+def _default_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstimator:
+    steps = [StandardScaler()] if scale else []
+    return make_pipeline(*steps, SVC())
+
+
+#: method name -> (feature set, classifier factory, standardize features).
+#: Each method's classifier was chosen on validation data (10,000 held-out train
+#: images, 100 and 1000 labels, 3 subset seeds; scripts/select_defaults.py), never on
+#: the test set. At 100 labels: VAE + plain SVC 72.96%, VAE + CV-tuned SVC 72.85%;
+#: pixels CV-tuned SVC 71.88% vs plain 69.79%; PCA CV-tuned 72.13% vs plain 70.29%.
+#: Standardizing the latent means cost 6.8 points (it inflates near-collapsed
+#: dimensions), so no features are standardized.
 METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
-    "VAE + SVC": ("vae", tuned_svc, True),
-    "VAE + LogReg": ("vae", _logreg, True),
+    "VAE + SVC": ("vae", _default_svc, False),
+    "VAE + LogReg": ("vae", _logreg, False),
     "SVC (pixels)": ("pixels", tuned_svc, False),
-    "PCA + SVC": ("pca", tuned_svc, True),
+    "PCA + SVC": ("pca", tuned_svc, False),
     "LogReg (pixels)": ("pixels", _logreg, False),
 }
 
