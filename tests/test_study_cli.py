@@ -64,6 +64,7 @@ def test_ablate_one_factor(small_data, tmp_path):
     assert [c["value"] for c in doc["cells"]] == ["on", "off"]
     for cell in doc["cells"]:
         assert set(cell["accuracy"]) == {"20"} and np.isfinite(cell["test_elbo"])
+        assert set(cell["val_accuracy"]) == {"20"} and 0 <= cell["val_accuracy"]["20"] <= 1
     assert "### batch_norm" in (out / "results.md").read_text()
     assert (out / "ablation_batch_norm.png").exists()
 
