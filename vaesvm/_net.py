@@ -9,7 +9,6 @@ offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -18,6 +17,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset
+
+from ._validation import as_tensor
 
 __all__ = [
     "DivergenceGuard",
@@ -184,13 +185,9 @@ class VAENet(NeuralNet):
         """Wrap arrays into a :class:`TensorDataset` on ``self.device`` (one copy at most)."""
         if is_dataset(X):
             return X
-        with warnings.catch_warnings():
-            # Read-only arrays (memmaps, pandas' views) are fine: tensors are never
-            # written to, so sharing their memory beats copying them.
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            X = torch.as_tensor(np.asarray(X), device=self.device)
-            if y is not None:
-                y = torch.as_tensor(np.asarray(y), device=self.device)
+        X = as_tensor(X, self.device)
+        if y is not None:
+            y = as_tensor(y, self.device)
         return TensorDataset(X, y)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["check_input", "check_hidden_layer_sizes", "resolve_device"]
+__all__ = ["as_tensor", "check_input", "check_hidden_layer_sizes", "resolve_device"]
+
+
+def as_tensor(X, device=None) -> torch.Tensor:
+    """``X`` as a tensor sharing its memory where possible (no copy on the CPU).
+
+    Read-only arrays (memmaps, pandas' views) are fine: vaesvm never writes to
+    these tensors, so torch's warning about non-writable arrays is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(np.asarray(X), device=device)
 
 
 def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
@@ -55,20 +67,23 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
                 f"first, e.g. {name}.reshape(len({name}), -1)."
             ) from exc
         raise
-    # A float64 sum is a cheap first test; the elementwise test runs only if it fails.
-    if not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
-        raise ValueError(
-            f"Input {name} contains NaN or infinity. {cls} cannot train on missing or "
-            "infinite values: impute them first (e.g. sklearn.impute.SimpleImputer) or "
-            "drop those rows."
-        )
-    if estimator.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-        raise ValueError(
-            f"{name} has values in [{X.min():.4g}, {X.max():.4g}], but "
-            "likelihood='bernoulli' needs values in [0, 1]. Scale the data, e.g. "
-            f"{name} / 255.0 for 8-bit images or sklearn.preprocessing.MinMaxScaler, "
-            "or use likelihood='gaussian' for real-valued features."
-        )
+    if X.size:
+        # One multi-threaded pass gives both bounds; NaN propagates into them and
+        # +-inf shows in them, so they also tell whether X is finite.
+        lo, hi = (float(v) for v in torch.aminmax(as_tensor(X)))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(
+                f"Input {name} contains NaN or infinity. {cls} cannot train on missing "
+                "or infinite values: impute them first (e.g. sklearn.impute.SimpleImputer)"
+                " or drop those rows."
+            )
+        if estimator.likelihood == "bernoulli" and (lo < 0 or hi > 1):
+            raise ValueError(
+                f"{name} has values in [{lo:.4g}, {hi:.4g}], but likelihood='bernoulli' "
+                "needs values in [0, 1]. Scale the data, e.g. "
+                f"{name} / 255.0 for 8-bit images or sklearn.preprocessing.MinMaxScaler, "
+                "or use likelihood='gaussian' for real-valued features."
+            )
     return X
 
 
