@@ -1,10 +1,10 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   install everything, get the data, run the quick semi-supervised demo
+#   make demo   install everything, get the data, run the quick label-count study
 #   make test   install everything, get the data, run the test suite
 PYTHON ?= python3
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install data demo test test-slow docs bench
+.PHONY: install data demo study ablate test test-slow docs bench
 
 install:
 	# torch first, pinned: an unpinned torch would pull the multi-GB CUDA build here.
@@ -19,13 +19,19 @@ data:
 	    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; fi
 
 demo: install data
-	vaesvm demo
+	vaesvm study --quick --out results/quick
 
 test: install data
 	$(PYTHON) -m pytest
 
 test-slow: install data
 	$(PYTHON) -m pytest -m slow
+
+study: install data
+	vaesvm study --out docs/results/study
+
+ablate: install data
+	vaesvm ablate --out docs/results/ablation
 
 docs: install
 	$(MAKE) -C docs html

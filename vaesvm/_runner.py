@@ -108,7 +108,9 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
     else:
         from .experiments import ABLATIONS
 
-        steps = len(config.seeds) * len({tuple(sorted(o.items())) for f in args.factors
+        from .experiments import _setting_key
+
+        steps = len(config.seeds) * len({_setting_key(config, o) for f in args.factors
                                          for _, o in ABLATIONS[f]})
         progress = _Progress(steps)
         try:

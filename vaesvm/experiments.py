@@ -222,6 +222,12 @@ def validation_split(n_train: int, n_val: int = 10000, seed: int = 123
     return np.setdiff1d(np.arange(n_train), val), val
 
 
+def _setting_key(config: StudyConfig, overrides: dict[str, Any]) -> tuple:
+    """Hashable identity of a VAE setting (overrides equal to the default vanish)."""
+    params = config.vae(0, **overrides).get_params()
+    return tuple(sorted((k, str(v)) for k, v in params.items()))
+
+
 def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLATIONS), *,
                  on_cell: Callable[[dict], None] | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
@@ -241,7 +247,7 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
                   for n in config.n_labels}
         for factor in factors:
             for label, overrides in ABLATIONS[factor]:
-                key = (seed, tuple(sorted(overrides.items())))
+                key = (seed, _setting_key(config, overrides))
                 if key not in cache:
                     if progress:
                         progress(f"seed {seed}: {factor} = {label}")
