@@ -65,7 +65,7 @@ def test_ablate_one_factor(small_data, tmp_path):
     for cell in doc["cells"]:
         assert set(cell["accuracy"]) == {"20"} and np.isfinite(cell["test_elbo"])
         assert set(cell["val_accuracy"]) == {"20"} and 0 <= cell["val_accuracy"]["20"] <= 1
-    assert "### batch_norm" in (out / "results.md").read_text()
+    assert "## batch_norm" in (out / "results.md").read_text()
     assert (out / "ablation_batch_norm.png").exists()
 
 

@@ -46,7 +46,7 @@ def ablation_tables(cells: list[dict[str, Any]]) -> str:
     for factor in dict.fromkeys(c["factor"] for c in cells):
         rows = [c for c in cells if c["factor"] == factor]
         ns = list(rows[0]["accuracy"])
-        out += [f"### {factor}", "",
+        out += [f"## {factor}", "",
                 f"| {factor} | " + " | ".join(f"test acc. {n} labels (%)" for n in ns)
                 + " | " + " | ".join(f"val. acc. {n} (%)" for n in ns)
                 + " | test ELBO (nats) | VAE train s |",
