@@ -238,6 +238,19 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
     each cell reports validation accuracy (usable for choosing settings) next to the
     test accuracy (for reporting only). Identical settings (the default appears in
     every factor) are trained once and reused.
+
+    Parameters
+    ----------
+    data : Bunch
+        Output of :func:`~vaesvm.load_fashion_mnist`.
+    config : StudyConfig
+        Label counts, seeds, epochs and defaults.
+    factors : iterable of str, default=all of ABLATIONS
+        Which factors to vary.
+    on_cell : callable, optional
+        Called with each finished cell.
+    progress : callable, optional
+        Called with a short description before each VAE is trained.
     """
     X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
     pool, val = validation_split(len(X_train))

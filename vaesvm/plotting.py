@@ -40,7 +40,20 @@ def _save(fig, path: pathlib.Path) -> pathlib.Path:
 
 
 def plot_history(histories: dict[int, list[dict[str, Any]]], path) -> pathlib.Path:
-    """Loss, reconstruction and KL per epoch, one line per seed."""
+    """Loss, reconstruction and KL per epoch, one line per seed.
+
+    Parameters
+    ----------
+    histories : dict of int to list of dict
+        ``VAETransformer.history_`` per seed.
+    path : path-like
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt = require_matplotlib()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     for seed, history in histories.items():
@@ -66,7 +79,24 @@ def _image_grid(ax, images: np.ndarray, n_cols: int) -> None:
 
 
 def plot_reconstructions(vae, X: np.ndarray, path, n: int = 12) -> pathlib.Path:
-    """Originals (top row) above their reconstructions (bottom row)."""
+    """Originals (top row) above their reconstructions (bottom row).
+
+    Parameters
+    ----------
+    vae : VAETransformer
+        A fitted transformer on square images.
+    X : ndarray of shape (n_samples, n_pixels)
+        Images; the first ``n`` are shown.
+    path : path-like
+        Where to write the PNG.
+    n : int, default=12
+        Number of images.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt = require_matplotlib()
     rec = vae.inverse_transform(vae.transform(X[:n]))
     fig, ax = plt.subplots(figsize=(n * 0.8, 1.9))
@@ -76,7 +106,24 @@ def plot_reconstructions(vae, X: np.ndarray, path, n: int = 12) -> pathlib.Path:
 
 
 def plot_samples(vae, path, n: int = 64, random_state: int = 0) -> pathlib.Path:
-    """Images decoded from z ~ N(0, I)."""
+    """Images decoded from z ~ N(0, I), as an 8-column grid.
+
+    Parameters
+    ----------
+    vae : VAETransformer
+        A fitted transformer on square images.
+    path : path-like
+        Where to write the PNG.
+    n : int, default=64
+        Number of samples.
+    random_state : int, default=0
+        Seed for z.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt = require_matplotlib()
     fig, ax = plt.subplots(figsize=(6, 6))
     _image_grid(ax, vae.sample(n, random_state=random_state), 8)
@@ -86,7 +133,26 @@ def plot_samples(vae, path, n: int = 64, random_state: int = 0) -> pathlib.Path:
 
 def plot_embedding(Z: np.ndarray, y: np.ndarray, path, method: str = "tsne",
                    random_state: int = 0) -> pathlib.Path:
-    """2-D embedding (t-SNE or PCA) of latent means, coloured by class."""
+    """2-D embedding (t-SNE or PCA) of latent means, coloured by class.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_components)
+        Latent means.
+    y : ndarray of shape (n_samples,)
+        Class labels 0-9.
+    path : path-like
+        Where to write the PNG.
+    method : {"tsne", "pca"}, default="tsne"
+        Embedding method.
+    random_state : int, default=0
+        Seed of the embedding.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -105,7 +171,22 @@ def plot_embedding(Z: np.ndarray, y: np.ndarray, path, method: str = "tsne",
 
 
 def plot_confusion(cm: np.ndarray, title: str, path) -> pathlib.Path:
-    """Row-normalized confusion matrix (sklearn's ConfusionMatrixDisplay)."""
+    """Row-normalized confusion matrix (sklearn's ConfusionMatrixDisplay).
+
+    Parameters
+    ----------
+    cm : array-like of shape (10, 10)
+        Counts, true classes in rows.
+    title : str
+        Figure title.
+    path : path-like
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     from sklearn.metrics import ConfusionMatrixDisplay
 
     plt = require_matplotlib()
@@ -120,7 +201,22 @@ def plot_confusion(cm: np.ndarray, title: str, path) -> pathlib.Path:
 
 def plot_accuracy_vs_labels(cells: list[dict[str, Any]], reference: dict[int, float],
                             path) -> pathlib.Path:
-    """Mean +- std test accuracy against the number of labels, one line per method."""
+    """Mean +- std test accuracy against the number of labels, one line per method.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Study cells (``method``, ``n_labels``, ``accuracy``).
+    reference : dict of int to float
+        Reference accuracies per label count, drawn as stars.
+    path : path-like
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt = require_matplotlib()
     acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for c in cells:
@@ -142,7 +238,22 @@ def plot_accuracy_vs_labels(cells: list[dict[str, Any]], reference: dict[int, fl
 
 
 def plot_ablation(cells: list[dict[str, Any]], factor: str, path) -> pathlib.Path:
-    """Grouped bars: VAE + SVC accuracy per value of ``factor`` at each label count."""
+    """Grouped bars: VAE + SVC test accuracy per value of ``factor`` at each label count.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Ablation cells (``factor``, ``value``, ``accuracy`` per label count).
+    factor : str
+        The factor to plot.
+    path : path-like
+        Where to write the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+    """
     plt = require_matplotlib()
     rows = [c for c in cells if c["factor"] == factor]
     values = list(dict.fromkeys(c["value"] for c in rows))

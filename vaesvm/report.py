@@ -20,12 +20,34 @@ __all__ = ["ResultsWriter", "study_table", "ablation_tables", "mean_std"]
 
 
 def mean_std(values: list[float]) -> str:
-    """``"mean +- std"`` of accuracies, in percent (population std over seeds)."""
+    """``"mean +- std"`` of accuracies, in percent (population std over seeds).
+
+    Parameters
+    ----------
+    values : list of float
+        Accuracies in [0, 1].
+
+    Returns
+    -------
+    str
+    """
     return f"{100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}"
 
 
 def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str:
-    """Markdown table: methods x label counts, test accuracy mean +- std over seeds."""
+    """Markdown table: methods x label counts, test accuracy mean +- std over seeds.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Study cells (``method``, ``n_labels``, ``accuracy``).
+    reference : dict of int to float
+        Reference accuracies per label count (last row).
+
+    Returns
+    -------
+    str
+    """
     acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for c in cells:
         acc[c["method"]][c["n_labels"]].append(c["accuracy"])
@@ -41,7 +63,17 @@ def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str
 
 
 def ablation_tables(cells: list[dict[str, Any]]) -> str:
-    """One Markdown table per factor: test and validation accuracy, test ELBO, time."""
+    """One Markdown table per factor: test and validation accuracy, test ELBO, time.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Ablation cells.
+
+    Returns
+    -------
+    str
+    """
     out = []
     for factor in dict.fromkeys(c["factor"] for c in cells):
         rows = [c for c in cells if c["factor"] == factor]
