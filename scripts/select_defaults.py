@@ -37,6 +37,7 @@ VARIANTS = {
     "bs1024_ep60": {"batch_size": 1024, "max_epochs": 60, "kl_warmup_epochs": 20},
     "ep60": {"max_epochs": 60},
     "relu": {"activation": "relu"},
+    "tanh": {"activation": "tanh"},
 }
 
 
@@ -56,7 +57,10 @@ def main() -> None:
                         help=f"{', '.join(VARIANTS)}, or the baselines pixels, pca")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default=None, help="append JSON lines here")
-    parser.add_argument("--cache", default=None, help="folder for the latent codes (.npy)")
+    parser.add_argument("--cache", default=None, help="folder for the latent codes (.npz)")
+    parser.add_argument("--vae-seed", type=int, default=0, help="random_state of the VAE")
+    parser.add_argument("--subset-seeds", type=int, default=3,
+                        help="labeled subsets drawn per label count")
     args = parser.parse_args()
 
     data = load_fashion_mnist()
@@ -64,8 +68,10 @@ def main() -> None:
     val = np.random.RandomState(123).permutation(len(X))[:10000]
     pool = np.setdiff1d(np.arange(len(X)), val)
     for name in args.variants:
-        params = {"max_epochs": args.epochs, "random_state": 0, **VARIANTS.get(name, {})}
-        cached = pathlib.Path(args.cache or ".") / f"{name}.npz"
+        params = {"max_epochs": args.epochs, "random_state": args.vae_seed,
+                  **VARIANTS.get(name, {})}
+        suffix = f"-seed{args.vae_seed}" if args.vae_seed else ""
+        cached = pathlib.Path(args.cache or ".") / f"{name}{suffix}.npz"
         if name in ("pixels", "pca"):  # baselines: no VAE
             start = time.time()
             Z = X if name == "pixels" else PCA(50, random_state=0).fit_transform(X)
@@ -79,10 +85,10 @@ def main() -> None:
             Z, train_s, val_elbo = vae.transform(X), time.time() - start, vae.score(X[val])
             if args.cache:
                 np.savez(cached, Z=Z, train_s=train_s, elbo=val_elbo)
-        row = {"variant": name, "params": params, "train_s": round(train_s, 1),
-               "val_elbo": round(val_elbo, 2)}
+        row = {"variant": name, "vae_seed": args.vae_seed, "params": params,
+               "train_s": round(train_s, 1), "val_elbo": round(val_elbo, 2)}
         for n in (100, 1000):
-            for seed in range(3):
+            for seed in range(args.subset_seeds):
                 lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
                 for cname, clf in classifiers(Z[lab], seed).items():
                     acc = clf.fit(Z[lab], y[lab]).score(Z[val], y[val])
