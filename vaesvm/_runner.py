@@ -135,8 +135,10 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
 
 
 def _have_matplotlib() -> bool:
+    from .plotting import require_matplotlib
+
     try:
-        import matplotlib  # noqa: F401
+        require_matplotlib()
     except ImportError:
         return False
     return True

@@ -8,10 +8,11 @@ how to install it.
 from __future__ import annotations
 
 import pathlib
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
+
+from .report import accuracies_by_method
 
 __all__ = ["require_matplotlib", "plot_history", "plot_reconstructions", "plot_samples",
            "plot_embedding", "plot_confusion", "plot_accuracy_vs_labels", "plot_ablation"]
@@ -218,9 +219,7 @@ def plot_accuracy_vs_labels(cells: list[dict[str, Any]], reference: dict[int, fl
         The PNG written.
     """
     plt = require_matplotlib()
-    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for c in cells:
-        acc[c["method"]][c["n_labels"]].append(c["accuracy"])
+    acc = accuracies_by_method(cells)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for method, by_n in acc.items():
         ns = sorted(by_n)

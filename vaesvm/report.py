@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ResultsWriter", "study_table", "ablation_tables", "mean_std"]
+__all__ = ["ResultsWriter", "accuracies_by_method", "study_table", "ablation_tables",
+           "mean_std"]
 
 
 def mean_std(values: list[float]) -> str:
@@ -34,6 +35,25 @@ def mean_std(values: list[float]) -> str:
     return f"{100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}"
 
 
+def accuracies_by_method(cells: list[dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
+    """Group study cells: ``{method: {n_labels: [accuracy per seed, ...]}}``.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Study cells (``method``, ``n_labels``, ``accuracy``).
+
+    Returns
+    -------
+    dict
+        Methods and label counts in the order they first appear.
+    """
+    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for c in cells:
+        acc[c["method"]][c["n_labels"]].append(c["accuracy"])
+    return acc
+
+
 def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str:
     """Markdown table: methods x label counts, test accuracy mean +- std over seeds.
 
@@ -48,9 +68,7 @@ def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str
     -------
     str
     """
-    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for c in cells:
-        acc[c["method"]][c["n_labels"]].append(c["accuracy"])
+    acc = accuracies_by_method(cells)
     ns = sorted({c["n_labels"] for c in cells})
     lines = ["| method | " + " | ".join(f"{n} labels" for n in ns) + " |",
              "|---|" + "---|" * len(ns)]
