@@ -41,9 +41,10 @@ def test_pipeline_with_unlabeled_data(semi, fast_params):
     X_lab, y_lab, X_unl, y_unl = semi
     pipe = make_pipe(fast_params).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
     assert pipe.score(X_unl, y_unl) > 0.9
-    # the VAE really saw the unlabeled rows: same as fitting it on all of them
+    # the VAE really saw the unlabeled rows: same as fitting it on all of them, -1 marking
+    # the unlabeled ones
     direct = VAETransformer(**{**fast_params, "max_epochs": 10}).fit(
-        np.vstack([X_lab, X_unl]))
+        np.vstack([X_lab, X_unl]), np.concatenate([y_lab, np.full(len(X_unl), -1)]))
     np.testing.assert_array_equal(pipe.named_steps["vae"].transform(X_lab),
                                   direct.transform(X_lab))
     assert pipe.named_steps["svc"].n_features_in_ == 2

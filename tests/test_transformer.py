@@ -232,7 +232,10 @@ def test_y_with_unlabeled_rows_accepted(blobs, fast_params):
     X, y = blobs
     y = y.copy()
     y[::2] = -1
-    Z = VAETransformer(**fast_params).fit(X, y).transform(X)
+    vae = VAETransformer(**fast_params).fit(X, y)
+    assert vae.n_labeled_ == len(X) // 2
+    # label_weight=0: y is ignored, the plain VAE
+    Z = VAETransformer(label_weight=0, **fast_params).fit(X, y).transform(X)
     np.testing.assert_array_equal(Z, VAETransformer(**fast_params).fit(X).transform(X))
 
 

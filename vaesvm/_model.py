@@ -96,6 +96,9 @@ class VAE(nn.Module):
         Batch normalization after every hidden linear layer.
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Observation model p(x | z).
+    n_classes : int, default=0
+        When positive, a linear classifier head on the latent mean
+        (:meth:`classify`) for the semi-supervised objective; 0: none.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class VAE(nn.Module):
         activation: str = "softplus",
         batch_norm: bool = True,
         likelihood: str = "bernoulli",
+        n_classes: int = 0,
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
@@ -121,6 +125,13 @@ class VAE(nn.Module):
         self.output = nn.Linear(dec_sizes[-1], n_features)
         if likelihood == "gaussian":
             self.log_var_x = nn.Parameter(torch.zeros(n_features))
+        self.n_classes = int(n_classes)
+        if self.n_classes > 0:
+            self.classifier = nn.Linear(n_components, self.n_classes)
+
+    def classify(self, mu: torch.Tensor) -> torch.Tensor:
+        """Return class logits of the linear head for latent means ``mu``."""
+        return self.classifier(mu)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logvar)`` of q(z | x), each of shape (n, n_components)."""
@@ -196,7 +207,7 @@ class VAE(nn.Module):
 
 
 class ELBOLoss(nn.Module):
-    """Batch mean of ``reconstruction + kl_weight * kl`` (the beta-weighted negative ELBO).
+    """Batch mean of ``reconstruction + kl_weight * kl``, plus a weighted classification term.
 
     ``kl_weight`` is a plain attribute so a schedule (KL warm-up) can change it
     between epochs.
@@ -205,12 +216,37 @@ class ELBOLoss(nn.Module):
     ----------
     kl_weight : float, default=1.0
         Weight beta of the KL term.
+    label_weight : float, default=0.0
+        Weight alpha of the (already averaged) classification loss, when one is
+        passed to :meth:`forward`.
     """
 
-    def __init__(self, kl_weight: float = 1.0) -> None:
+    def __init__(self, kl_weight: float = 1.0, label_weight: float = 0.0) -> None:
         super().__init__()
         self.kl_weight = float(kl_weight)
+        self.label_weight = float(label_weight)
 
-    def forward(self, reconstruction: torch.Tensor, kl: torch.Tensor) -> torch.Tensor:
-        """Return the scalar loss for per-sample ``reconstruction`` and ``kl`` terms."""
-        return (reconstruction + self.kl_weight * kl).mean()
+    def forward(
+        self,
+        reconstruction: torch.Tensor,
+        kl: torch.Tensor,
+        classification: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Return the scalar loss.
+
+        Parameters
+        ----------
+        reconstruction, kl : torch.Tensor of shape (n,)
+            Per-sample terms of the negative ELBO.
+        classification : torch.Tensor (scalar) or None, default=None
+            Mean cross-entropy of the labeled rows of the batch.
+
+        Returns
+        -------
+        torch.Tensor
+            The scalar loss.
+        """
+        loss = (reconstruction + self.kl_weight * kl).mean()
+        if classification is not None:
+            loss = loss + self.label_weight * classification
+        return loss

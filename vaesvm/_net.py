@@ -72,6 +72,13 @@ class TensorBatchIterator:
     min_batch_size : int, default=1
         A trailing batch smaller than this is merged into the previous one
         (BatchNorm cannot train on a batch of one sample).
+    labeled_batch_size : int, default=0
+        When positive and shuffling, every batch gets this many extra rows
+        drawn with replacement from the labeled rows (``y >= 0``), so that a few
+        labels among many unlabeled rows are seen at every step.
+    augment : callable or None, default=None
+        When shuffling, ``augment(X_batch, generator)`` replaces each batch
+        (random label-preserving transformations, see :mod:`vaesvm._augment`).
     """
 
     def __init__(
@@ -81,11 +88,15 @@ class TensorBatchIterator:
         shuffle: bool = False,
         seed: int | None = None,
         min_batch_size: int = 1,
+        labeled_batch_size: int = 0,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     ) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.min_batch_size = min_batch_size
+        self.labeled_batch_size = int(labeled_batch_size)
+        self.augment = augment
         if seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         self._generator = torch.Generator().manual_seed(int(seed))
@@ -104,10 +115,23 @@ class TensorBatchIterator:
         X, y = self.dataset.X, self.dataset.y
         bounds = self._bounds()
         if self.shuffle:
-            perm = torch.randperm(len(X), generator=self._generator).to(X.device)
+            gen = self._generator
+            labeled = None
+            if y is not None and self.labeled_batch_size > 0:
+                labeled = torch.nonzero(y >= 0).flatten()
+                if labeled.numel() == 0:
+                    labeled = None
+            perm = torch.randperm(len(X), generator=gen).to(X.device)
             for a, b in zip(bounds[:-1], bounds[1:]):
                 idx = perm[a:b]
-                yield X[idx], (None if y is None else y[idx])
+                if labeled is not None:
+                    pick = torch.randint(0, len(labeled), (self.labeled_batch_size,),
+                                         generator=gen).to(X.device)
+                    idx = torch.cat([idx, labeled[pick]])
+                xb = X[idx]
+                if self.augment is not None:
+                    xb = self.augment(xb, gen)
+                yield xb, (None if y is None else y[idx])
         else:
             for a, b in zip(bounds[:-1], bounds[1:]):
                 yield X[a:b], (None if y is None else y[a:b])
@@ -191,14 +215,29 @@ class VAENet(NeuralNet):
         return TensorDataset(X, y)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Return the negative ELBO of the batch; record its two terms when training."""
+        """Return the batch loss; record its terms when training.
+
+        The loss is the negative ELBO, plus ``label_weight`` times the
+        cross-entropy of the module's classifier head on the rows whose
+        ``y_true`` is not -1 when the module has a head and labels are given.
+        """
         reconstruction, kl = self.module_.elbo_terms(X, y_pred)
-        loss = self.criterion_(reconstruction, kl)
+        classification = None
+        if y_true is not None and self.module_.n_classes > 0:
+            logits = self.module_.classify(y_pred[1])
+            # mean over labeled rows only; the iterator puts some in every batch
+            classification = torch.nn.functional.cross_entropy(logits, y_true, ignore_index=-1)
+        loss = self.criterion_(reconstruction, kl, classification)
         if training:
-            # one device->host transfer for both terms (a sync per batch on CUDA)
-            rec, kl_mean = torch.stack([reconstruction.mean(), kl.mean()]).tolist()
-            self.history.record_batch("train_reconstruction", rec)
-            self.history.record_batch("train_kl", kl_mean)
+            # one device->host transfer for all terms (a sync per batch on CUDA)
+            terms = [reconstruction.mean(), kl.mean()]
+            if classification is not None:
+                terms.append(classification.detach())
+            values = torch.stack(terms).tolist()
+            self.history.record_batch("train_reconstruction", values[0])
+            self.history.record_batch("train_kl", values[1])
+            if classification is not None:
+                self.history.record_batch("train_classification", values[2])
         return loss
 
     def map_batches(

@@ -15,10 +15,12 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch.callbacks import ProgressBar
+from skorch.callbacks import PassthroughScoring, ProgressBar
 
+from ._augment import AUGMENTATIONS
 from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
+from ._semi import check_labels, make_augment, resolve_augmentation
 from ._validation import check_hidden_layer_sizes, check_input, resolve_device
 
 __all__ = ["VAETransformer"]
@@ -57,6 +59,25 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     kl_warmup_epochs : int, default=10
         The KL weight rises linearly from 0 to ``kl_weight`` over this many
         epochs (KL warm-up); 0 disables the warm-up.
+    label_weight : float, default=1.0
+        Weight alpha of the semi-supervised term. When ``fit`` gets labels (``y``
+        with at least two classes; ``-1`` marks unlabeled rows), a linear
+        classifier head on the latent mean is trained jointly with the VAE and
+        its cross-entropy on the labeled rows, times ``label_weight``, is added
+        to the loss, so the codes separate the classes. 0 trains the plain
+        (unsupervised) VAE and ignores ``y``.
+    labeled_batch_size : int, default=64
+        With labels, every training batch gets this many extra labeled rows
+        (drawn with replacement), so a few labels among many unlabeled rows are
+        seen at every step.
+    augmentation : {"auto", "none", "shift", "shift_flip"}, default="auto"
+        Random label-preserving transformations of the training images, drawn
+        anew for every batch: ``"shift"`` translates each image by up to 2
+        pixels, ``"shift_flip"`` also mirrors it left-right (right for clothes,
+        wrong for digits). Needs square images (``n_features`` = side * side).
+        ``"auto"``: ``"shift_flip"`` when ``likelihood="bernoulli"`` and
+        ``n_features`` is a square of side >= 8, otherwise ``"none"``; the
+        choice made is in ``augmentation_``.
     max_epochs : int, default=30
         Number of passes over the training data.
     batch_size : int, default=256
@@ -80,9 +101,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     net_ : VAENet
         The trained skorch net; ``net_.module_`` is the :class:`torch.nn.Module`.
     history_ : list of dict
-        One dict per epoch with keys ``epoch``, ``loss`` (beta-weighted negative
-        ELBO per sample, nats), ``reconstruction``, ``kl``, ``kl_weight`` and
-        ``dur`` (seconds). ``pandas.DataFrame(history_)`` tabulates it.
+        One dict per epoch with keys ``epoch``, ``loss`` (training loss per
+        sample: beta-weighted negative ELBO, plus the weighted classification
+        term with labels), ``reconstruction``, ``kl``, ``kl_weight`` and ``dur``
+        (seconds); with labels also ``classification`` (cross-entropy of the
+        labeled rows). ``pandas.DataFrame(history_)`` tabulates it.
+    classes_ : ndarray
+        The classes of the labels the VAE was trained with; empty when it was
+        trained without labels.
+    n_labeled_ : int
+        Number of labeled rows used in training (0: unsupervised).
+    augmentation_ : str
+        The augmentation used: ``"none"``, ``"shift"`` or ``"shift_flip"``.
     n_iter_ : int
         Number of epochs run.
     device_ : str
@@ -123,6 +153,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "label_weight": [Interval(Real, 0, None, closed="left")],
+        "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "augmentation": [StrOptions({"auto", *AUGMENTATIONS})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -141,6 +174,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         likelihood: str = "bernoulli",
         kl_weight: float = 1.0,
         kl_warmup_epochs: int = 10,
+        label_weight: float = 1.0,
+        labeled_batch_size: int = 64,
+        augmentation: str = "auto",
         max_epochs: int = 30,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -155,6 +191,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.likelihood = likelihood
         self.kl_weight = kl_weight
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.label_weight = label_weight
+        self.labeled_batch_size = labeled_batch_size
+        self.augmentation = augmentation
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -174,14 +213,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (labeled or not: the ELBO uses no labels).
+            Training data; every row enters the ELBO.
         y : array-like of shape (n_samples,), default=None
-            Accepted so the transformer can sit in a supervised Pipeline; rows
-            labeled ``-1`` are unlabeled, as in :mod:`sklearn.semi_supervised`.
-            Only its length is checked: the VAE is trained without labels.
+            Class labels; rows labeled ``-1`` are unlabeled, as in
+            :mod:`sklearn.semi_supervised`. With ``label_weight > 0`` and at
+            least two classes among the labeled rows, they train the
+            classifier head (the semi-supervised objective). None, or every row
+            ``-1``, trains the plain VAE. One single class, or continuous
+            targets, raise a ``ValueError`` (pass ``label_weight=0`` to ignore
+            ``y``).
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
-            Extra unlabeled rows, appended to ``X`` for training. In a Pipeline
-            pass it as ``pipe.fit(X, y, vae__X_unlabeled=X_unlabeled)``.
+            Extra unlabeled rows, appended to ``X`` for training; the same as
+            rows of ``X`` labeled ``-1``. In a Pipeline pass it as
+            ``pipe.fit(X, y, vae__X_unlabeled=X_unlabeled)``.
 
         Returns
         -------
@@ -189,13 +233,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             The fitted transformer.
         """
         X = self._check_X(X, reset=True)
-        if y is not None:
-            y = np.asarray(y)
-            if y.ndim != 1 or len(y) != len(X):
-                raise ValueError(
-                    f"y must be 1-D with one label per row of X: X has {len(X)} rows, "
-                    f"y has shape {y.shape}. Use -1 for unlabeled rows."
-                )
+        n_rows = len(X)
         if X_unlabeled is not None:
             X_unl = self._check_X(X_unlabeled, reset=False, name="X_unlabeled")
             if X_unl.shape[1] != X.shape[1]:
@@ -210,11 +248,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
                 "Pass more rows in X or X_unlabeled."
             )
+        y_codes, classes = check_labels(y, n_rows, use=self.label_weight > 0)
+        if y_codes is not None and len(X) > n_rows:  # X_unlabeled rows are unlabeled
+            y_codes = np.concatenate([y_codes, np.full(len(X) - n_rows, -1, np.int64)])
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        augmentation = resolve_augmentation(self.augmentation, X.shape[1], self.likelihood)
+        augment = None if augmentation == "none" else make_augment(augmentation, X.shape[1])
 
         callbacks = [("kl_warmup", KLWarmup(self.kl_weight, self.kl_warmup_epochs))]
+        if len(classes):
+            callbacks.append(("train_classification",
+                              PassthroughScoring("train_classification", on_train=True)))
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         net = VAENet(
@@ -225,8 +271,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             module__activation=self.activation,
             module__batch_norm=self.batch_norm,
             module__likelihood=self.likelihood,
+            module__n_classes=len(classes),
             criterion=ELBOLoss,
             criterion__kl_weight=self.kl_weight,
+            criterion__label_weight=self.label_weight,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
@@ -235,6 +283,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             iterator_train__shuffle=True,
             iterator_train__seed=seed,
             iterator_train__min_batch_size=2 if self.batch_norm else 1,
+            iterator_train__labeled_batch_size=self.labeled_batch_size if len(classes) else 0,
+            iterator_train__augment=augment,
             iterator_valid=TensorBatchIterator,
             iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,
             train_split=None,
@@ -245,21 +295,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            net.fit(X)
+            net.fit(X, y_codes)
 
         self.net_ = net
         self.device_ = device
-        self.history_ = [
-            {
-                "epoch": row["epoch"],
-                "loss": row["train_loss"],
-                "reconstruction": row["train_reconstruction"],
-                "kl": row["train_kl"],
-                "kl_weight": row["kl_weight"],
-                "dur": row["dur"],
-            }
-            for row in net.history
-        ]
+        self.classes_ = classes
+        self.n_labeled_ = 0 if y_codes is None else int(np.sum(y_codes >= 0))
+        self.augmentation_ = augmentation
+        keys = {"epoch": "epoch", "loss": "train_loss", "reconstruction": "train_reconstruction",
+                "kl": "train_kl", "kl_weight": "kl_weight", "dur": "dur"}
+        if len(classes):
+            keys["classification"] = "train_classification"
+        self.history_ = [{k: row[v] for k, v in keys.items()} for row in net.history]
         self.n_iter_ = len(self.history_)
         return self
 

@@ -1,0 +1,114 @@
+"""Label and augmentation handling for the semi-supervised objective of ``VAETransformer``.
+
+Kept apart from the estimator so the rules (what counts as unlabeled, when labels
+are refused, when images are augmented) are in one short place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+from ._augment import ImageAugment, infer_image_shape
+
+__all__ = ["check_labels", "make_augment", "resolve_augmentation"]
+
+
+def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
+    """Rows whose label is -1 (numeric -1, or the string "-1" for text labels)."""
+    if y.dtype.kind in "biuf":
+        return y == -1
+    return np.array([str(v) == "-1" for v in y], dtype=bool)
+
+
+def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """Validate ``y`` for ``VAETransformer.fit`` and encode it for training.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+        Labels, -1 for unlabeled rows.
+    n_samples : int
+        Rows of ``X``.
+    use : bool
+        Whether the semi-supervised objective is on (``label_weight > 0``).
+
+    Returns
+    -------
+    codes : ndarray of int64 or None
+        Class index per row, -1 for unlabeled rows; None when no labels are used.
+    classes : ndarray
+        The sorted classes (empty when no labels are used).
+
+    Raises
+    ------
+    ValueError
+        Wrong shape; continuous targets or a single labeled class while ``use``.
+    """
+    empty = np.array([])
+    if y is None:
+        return None, empty
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(
+            f"y must be 1-D with one label per row of X: X has {n_samples} rows, "
+            f"y has shape {y.shape}. Use -1 for unlabeled rows."
+        )
+    if not use:
+        return None, empty
+    labeled = ~_unlabeled_mask(y)
+    if not labeled.any():
+        return None, empty
+    y_lab = y[labeled]
+    kind = type_of_target(y_lab)
+    if kind.startswith("continuous"):
+        raise ValueError(
+            "y has continuous values, but the semi-supervised objective needs class "
+            "labels (-1 for unlabeled rows). Pass label_weight=0 to train the VAE "
+            "without labels, e.g. in a regression pipeline."
+        )
+    classes, codes_lab = np.unique(y_lab, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"The labeled rows of y all have the class {classes[0]!s}; the "
+            "semi-supervised objective needs at least 2 classes. Label rows of other "
+            "classes, mark unlabeled rows with -1, or pass label_weight=0 to train "
+            "without labels."
+        )
+    codes = np.full(n_samples, -1, dtype=np.int64)
+    codes[labeled] = codes_lab
+    return codes, classes
+
+
+def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) -> str:
+    """Turn ``augmentation="auto"`` into a concrete choice and check explicit ones.
+
+    Parameters
+    ----------
+    augmentation : {"auto", "none", "shift", "shift_flip"}
+        The parameter value.
+    n_features : int
+        Features per row.
+    likelihood : str
+        The VAE's likelihood.
+
+    Returns
+    -------
+    str
+        ``"none"``, ``"shift"`` or ``"shift_flip"``.
+    """
+    square = infer_image_shape(n_features) is not None
+    if augmentation == "auto":
+        return "shift_flip" if square and likelihood == "bernoulli" else "none"
+    if augmentation != "none" and not square:
+        raise ValueError(
+            f"augmentation={augmentation!r} needs square images (n_features = side * "
+            f"side with side >= 8); X has {n_features} features. Use "
+            "augmentation='none' for other data."
+        )
+    return augmentation
+
+
+def make_augment(augmentation: str, n_features: int) -> ImageAugment:
+    """Build the batch transformation for a resolved ``augmentation`` other than "none"."""
+    return ImageAugment(infer_image_shape(n_features), flip=augmentation == "shift_flip")
