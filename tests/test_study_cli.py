@@ -38,7 +38,10 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, capsys):
     assert doc["config"]["vae_defaults"]["n_components"] == 50
     assert {"torch", "scikit-learn", "skorch", "vaesvm"} <= set(doc["versions"])
     assert doc["wall_seconds"] > 0 and doc["reference"] == {"100": 0.6985, "600": 0.772}
-    assert len(doc["vaes"]) == 1 and len(doc["vaes"][0]["history"]) == 1
+    # the shared M1 VAE of seed 0, and the semi-supervised VAE of (seed 0, 20 labels)
+    assert [(v["seed"], v["n_labels"]) for v in doc["vaes"]] == [(0, None), (0, 20)]
+    assert all(len(v["history"]) == 1 for v in doc["vaes"])
+    assert "classification" in doc["vaes"][1]["history"][0]
     methods = {c["method"] for c in doc["cells"]}
     assert methods == set(experiments.METHODS)
     for cell in doc["cells"]:
@@ -47,21 +50,28 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, capsys):
         cm = np.array(cell["confusion_matrix"])
         assert cm.shape == (10, 10) and cm.sum() == 300
         assert np.trace(cm) / 300 == pytest.approx(cell["accuracy"])
+        if cell["method"] == "SS-VAE + SVC":  # the user's Pipeline gives the same accuracy
+            assert cell["pipeline_accuracy"] == pytest.approx(cell["accuracy"])
         if cell["method"] in ("SVC (pixels)", "PCA + SVC"):
             assert set(cell["chosen_params"]) == {"svc__C", "svc__gamma"}
     md = (out / "results.md").read_text()
-    assert "| VAE + SVC |" in md and "reference study" in md and "complete" in md
+    assert "| SS-VAE + SVC |" in md and "| VAE + SVC |" in md and "reference study" in md and "complete" in md
     for name in ["elbo_curves", "reconstructions", "samples", "embedding", "confusion_20",
-                 "accuracy_vs_labels"]:
+                 "accuracy_vs_labels", "elbo_curves_m1", "reconstructions_m1", "samples_m1",
+                 "embedding_m1"]:
         assert (out / f"{name}.png").stat().st_size > 1000
     assert "| SVC (pixels) |" in capsys.readouterr().out
 
 
 def test_ablate_one_factor(small_data, tmp_path):
     out = tmp_path / "abl"
-    assert cli.main(["ablate", *TINY, "--factors", "batch_norm", "--out", str(out)]) == 0
+    assert cli.main(["ablate", *TINY, "--factors", "batch_norm", "semi_supervision",
+                     "--out", str(out)]) == 0
     doc = json.loads((out / "results.json").read_text())
-    assert [c["value"] for c in doc["cells"]] == ["on", "off"]
+    assert [c["value"] for c in doc["cells"]][:2] == ["on", "off"]
+    # the default appears in both factors: trained once, reported twice
+    assert doc["cells"][0]["test_elbo"] == doc["cells"][2]["test_elbo"]
+    assert [c["vae_fits"] for c in doc["cells"][2:]] == [1, 1, 1, 1]  # one label count
     for cell in doc["cells"]:
         assert set(cell["accuracy"]) == {"20"} and np.isfinite(cell["test_elbo"])
         assert set(cell["val_accuracy"]) == {"20"} and 0 <= cell["val_accuracy"]["20"] <= 1

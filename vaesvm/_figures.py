@@ -11,25 +11,38 @@ __all__ = ["study_figures", "ablation_figures"]
 
 
 def study_figures(writer: ResultsWriter, data, vaes: dict) -> list:
-    """ELBO curves, reconstructions, samples, embedding, confusion matrices, accuracy."""
+    """ELBO curves, reconstructions, samples, embeddings, confusion matrices, accuracy.
+
+    ``vaes`` maps ``"ss"`` (the default, semi-supervised VAE of the first seed and
+    label count) and ``"m1"`` (the plain VAE of the first seed) to ``(seed, vae)``.
+    """
     out = writer.out
     paths = []
-    histories = {v["seed"]: v["history"] for v in writer.vaes}
-    if histories:
-        paths.append(plotting.plot_history(histories, out / "elbo_curves.png"))
-    for seed, vae in vaes.items():
-        paths.append(plotting.plot_reconstructions(vae, data.X_test, out / "reconstructions.png"))
-        paths.append(plotting.plot_samples(vae, out / "samples.png", random_state=seed))
+    m1 = {v["seed"]: v["history"] for v in writer.vaes if v.get("n_labels") is None}
+    ss = {f"seed {v['seed']}, {v['n_labels']} labels": v["history"]
+          for v in writer.vaes if v.get("n_labels") is not None}
+    if m1:
+        paths.append(plotting.plot_history(m1, out / "elbo_curves_m1.png"))
+    if ss:
+        paths.append(plotting.plot_history(ss, out / "elbo_curves.png"))
+    for kind, (seed, vae) in vaes.items():
+        suffix = "" if kind == "ss" else "_m1"
+        paths.append(plotting.plot_reconstructions(vae, data.X_test,
+                                                   out / f"reconstructions{suffix}.png"))
+        paths.append(plotting.plot_samples(vae, out / f"samples{suffix}.png",
+                                           random_state=seed))
         idx = np.random.RandomState(seed).choice(len(data.X_test), min(2000, len(data.X_test)),
                                                     replace=False)
         paths.append(plotting.plot_embedding(vae.transform(data.X_test[idx]),
-                                             data.y_test[idx], out / "embedding.png",
+                                             data.y_test[idx], out / f"embedding{suffix}.png",
                                              random_state=seed))
-    vae_cells = [c for c in writer.cells if c["method"] == "VAE + SVC"]
-    for n in sorted({c["n_labels"] for c in vae_cells}):
-        cm = np.sum([c["confusion_matrix"] for c in vae_cells if c["n_labels"] == n], axis=0)
+    methods = [m for m in ("SS-VAE + SVC", "VAE + SVC")
+               if any(c["method"] == m for c in writer.cells)]
+    cells = [c for c in writer.cells if methods and c["method"] == methods[0]]
+    for n in sorted({c["n_labels"] for c in cells}):
+        cm = np.sum([c["confusion_matrix"] for c in cells if c["n_labels"] == n], axis=0)
         paths.append(plotting.plot_confusion(
-            cm, f"VAE + SVC, {n} labels (summed over seeds, row-normalized)",
+            cm, f"{methods[0]}, {n} labels (summed over seeds, row-normalized)",
             out / f"confusion_{n}.png"))
     paths.append(plotting.plot_accuracy_vs_labels(writer.cells, writer.reference,
                                                   out / "accuracy_vs_labels.png"))

@@ -20,14 +20,14 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
-__all__ = ["METHODS", "ABLATIONS", "StudyConfig", "run_study", "run_ablation",
+__all__ = ["METHODS", "ABLATIONS", "M1_PARAMS", "StudyConfig", "run_study", "run_ablation",
            "tuned_svc", "validation_split", "versions"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
@@ -85,7 +85,12 @@ def _default_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstim
 #: pixels CV-tuned SVC 71.88% vs plain 69.79%; PCA CV-tuned 72.13% vs plain 70.29%.
 #: Standardizing the latent means cost 6.8 points (it inflates near-collapsed
 #: dimensions), so no features are standardized.
+#: "SS-VAE + SVC" is the package default: ``Pipeline([("vae", VAETransformer()),
+#: ("svc", SVC())]).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)``, one VAE per seed and
+#: label count (the labels shape it). "VAE" rows are the reference's M1 recipe: one
+#: VAE per seed trained without labels or augmentation, shared by the label counts.
 METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
+    "SS-VAE + SVC": ("ssvae", _default_svc, False),
     "VAE + SVC": ("vae", _default_svc, False),
     "VAE + LogReg": ("vae", _logreg, False),
     "SVC (pixels)": ("pixels", tuned_svc, False),
@@ -93,8 +98,20 @@ METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
     "LogReg (pixels)": ("pixels", _logreg, False),
 }
 
-#: factor -> list of (label, VAETransformer parameters)
+#: The reference's plain M1 VAE: no labels, no augmentation.
+M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none"}
+
+#: factor -> list of (label, VAETransformer parameters). Every factor varies the
+#: package default (the semi-supervised VAE) one setting at a time.
 ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "semi_supervision": [("default (labels + shift_flip)", {}),
+                         ("M1: no labels, no augmentation", dict(M1_PARAMS)),
+                         ("labels, no augmentation", {"augmentation": "none"}),
+                         ("augmentation, no labels", {"label_weight": 0.0})],
+    "label_weight": [("0.3", {"label_weight": 0.3}), ("1", {}),
+                     ("3", {"label_weight": 3.0})],
+    "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
+                     ("shift_flip", {})],
     "kl_weight": [("0.1", {"kl_weight": 0.1}), ("0.5", {"kl_weight": 0.5}),
                   ("1", {}), ("2", {"kl_weight": 2.0}),
                   ("1, no warm-up", {"kl_warmup_epochs": 0})],
@@ -161,8 +178,10 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
               on_vae: Callable[[int, VAETransformer], None] | None = None) -> None:
     """Run the label-count study; report each finished cell through ``on_cell``.
 
-    Per seed, one VAE is trained on all ``n_train`` train images (labeled and
-    unlabeled alike: the ELBO uses no labels), so it is shared by every label count
+    Per seed and label count, the default (semi-supervised) VAE is trained in the
+    user's Pipeline form on the labeled subset plus every other train image as
+    ``X_unlabeled``. Per seed, one plain M1 VAE (:data:`M1_PARAMS`) is trained on all
+    ``n_train`` train images without labels, so it is shared by every label count
     of that seed, as in the reference study. PCA is fitted on the same images.
 
     Parameters
@@ -186,7 +205,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
         if "vae" in needs:
             if progress:
                 progress(f"seed {seed}: training VAE")
-            vae = config.vae(seed).fit(X_train)
+            vae = config.vae(seed, **M1_PARAMS).fit(X_train)
             features["vae"] = (vae.transform(X_train), vae.transform(data.X_test))
             vae_info = {"vae_train_seconds": sum(h["dur"] for h in vae.history_),
                         "vae_test_elbo": vae.score(data.X_test)}
@@ -198,14 +217,33 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
         if "pixels" in needs:
             features["pixels"] = (X_train, data.X_test)
         for n in config.n_labels:
-            lab, _ = make_semi_supervised_split(y_train, n, random_state=seed)
+            lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
+            ss_info: dict[str, Any] = {}
+            if "ssvae" in needs:
+                if progress:
+                    progress(f"seed {seed}, {n} labels: training SS-VAE")
+                pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
+                pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
+                ss = pipe.named_steps["vae"]
+                # the same rows in the same order as X_train, for _evaluate's indexing
+                Z = np.empty((len(X_train), ss.n_components), np.float32)
+                Z[lab], Z[unl] = ss.transform(X_train[lab]), ss.transform(X_train[unl])
+                features["ssvae"] = (Z, ss.transform(data.X_test))
+                ss_info = {"vae_train_seconds": sum(h["dur"] for h in ss.history_),
+                           "vae_test_elbo": ss.score(data.X_test),
+                           "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}
+                if on_vae:
+                    on_vae((seed, n), ss)
             for method in config.methods:
                 if progress:
                     progress(f"seed {seed}, {n} labels: {method}")
                 cell = _evaluate(method, features, y_train[lab], data.y_test, lab, seed)
                 cell.update(seed=seed, n_labels=n)
-                if METHODS[method][0] == "vae":
+                kind = METHODS[method][0]
+                if kind == "vae":
                     cell.update(vae_info)
+                elif kind == "ssvae":
+                    cell.update(ss_info)
                 if on_cell:
                     on_cell(cell)
 
@@ -233,7 +271,9 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
                  progress: Callable[[str], None] | None = None) -> None:
     """Vary one VAE setting at a time; each cell: VAE + SVC accuracy and test ELBO.
 
-    The VAE trains on all ``n_train`` images. Labeled subsets are drawn from the
+    The VAE trains on all ``n_train`` images; a setting that uses labels
+    (``label_weight > 0``) is trained once per label count, with that count's
+    labeled subset (every other row unlabeled). Labeled subsets are drawn from the
     train images outside a held-out validation set (:func:`validation_split`), so
     each cell reports validation accuracy (usable for choosing settings) next to the
     test accuracy (for reporting only). Identical settings (the default appears in
@@ -264,20 +304,35 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
                 if key not in cache:
                     if progress:
                         progress(f"seed {seed}: {factor} = {label}")
-                    vae = config.vae(seed, **overrides).fit(X_train)
-                    Z, Z_test = vae.transform(X_train), vae.transform(data.X_test)
-                    test, valid = {}, {}
-                    for n, lab in splits.items():
-                        clf = _default_svc(Z[lab], False, seed).fit(Z[lab], y_train[lab])
-                        test[str(n)] = float(clf.score(Z_test, data.y_test))
-                        valid[str(n)] = float(clf.score(Z[val], y_train[val]))
-                    cache[key] = {"accuracy": test, "val_accuracy": valid,
-                                  "test_elbo": vae.score(data.X_test),
-                                  "final_train_loss": vae.history_[-1]["loss"],
-                                  "vae_train_seconds": sum(h["dur"] for h in vae.history_)}
+                    cache[key] = _ablation_cell(data, config, seed, overrides, splits, val)
                 if on_cell:
                     on_cell({"factor": factor, "value": label, "seed": seed,
                              "params": overrides, **cache[key]})
+
+
+def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, Any],
+                   splits: dict[int, np.ndarray], val: np.ndarray) -> dict[str, Any]:
+    """Train one setting (one VAE per label count when it uses labels) and score it."""
+    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
+    uses_labels = config.vae(seed, **overrides).label_weight > 0
+    test, valid, elbo, loss, seconds = {}, {}, [], [], 0.0
+    vae = None
+    for n, lab in splits.items():
+        if vae is None or uses_labels:
+            y_partial = np.full(len(X_train), -1)
+            y_partial[lab] = y_train[lab]
+            vae = config.vae(seed, **overrides).fit(X_train, y_partial)
+            Z, Z_test = vae.transform(X_train), vae.transform(data.X_test)
+            elbo.append(vae.score(data.X_test))
+            loss.append(vae.history_[-1]["loss"])
+            seconds += sum(h["dur"] for h in vae.history_)
+        clf = _default_svc(Z[lab], False, seed).fit(Z[lab], y_train[lab])
+        test[str(n)] = float(clf.score(Z_test, data.y_test))
+        valid[str(n)] = float(clf.score(Z[val], y_train[val]))
+    # with labels, ELBO and loss are those of the VAE trained with the last label count
+    return {"accuracy": test, "val_accuracy": valid, "test_elbo": elbo[-1],
+            "final_train_loss": loss[-1], "vae_train_seconds": seconds,
+            "vae_fits": len(elbo)}
 
 
 def config_dict(config: StudyConfig) -> dict[str, Any]:

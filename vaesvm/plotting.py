@@ -40,13 +40,13 @@ def _save(fig, path: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def plot_history(histories: dict[int, list[dict[str, Any]]], path) -> pathlib.Path:
-    """Loss, reconstruction and KL per epoch, one line per seed.
+def plot_history(histories: dict[int | str, list[dict[str, Any]]], path) -> pathlib.Path:
+    """Loss, reconstruction and KL per epoch, one line per seed (or labeled run).
 
     Parameters
     ----------
-    histories : dict of int to list of dict
-        ``VAETransformer.history_`` per seed.
+    histories : dict of int or str to list of dict
+        ``VAETransformer.history_`` per seed (int) or per line label (str).
     path : path-like
         Where to write the PNG.
 
@@ -60,7 +60,8 @@ def plot_history(histories: dict[int, list[dict[str, Any]]], path) -> pathlib.Pa
     for seed, history in histories.items():
         epochs = [h["epoch"] for h in history]
         for ax, key in zip(axes, ("loss", "reconstruction", "kl")):
-            ax.plot(epochs, [h[key] for h in history], label=f"seed {seed}")
+            label = seed if isinstance(seed, str) else f"seed {seed}"
+            ax.plot(epochs, [h[key] for h in history], label=label)
     titles = ("loss (negative weighted ELBO)", "reconstruction (nats)", "KL (nats)")
     for ax, title in zip(axes, titles):
         ax.set(title=title, xlabel="epoch")
