@@ -55,7 +55,8 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, capsys):
         if cell["method"] in ("SVC (pixels)", "PCA + SVC"):
             assert set(cell["chosen_params"]) == {"svc__C", "svc__gamma"}
     md = (out / "results.md").read_text()
-    assert "| SS-VAE + SVC |" in md and "| VAE + SVC |" in md and "reference study" in md and "complete" in md
+    assert "| SS-VAE + SVC |" in md and "| VAE + SVC |" in md
+    assert "reference study" in md and "complete" in md
     for name in ["elbo_curves", "reconstructions", "samples", "embedding", "confusion_20",
                  "accuracy_vs_labels", "elbo_curves_m1", "reconstructions_m1", "samples_m1",
                  "embedding_m1"]:
@@ -77,6 +78,16 @@ def test_ablate_one_factor(small_data, tmp_path):
         assert set(cell["val_accuracy"]) == {"20"} and 0 <= cell["val_accuracy"]["20"] <= 1
     assert "## batch_norm" in (out / "results.md").read_text()
     assert (out / "ablation_batch_norm.png").exists()
+
+
+def test_ablate_plain_vae(small_data, tmp_path):
+    out = tmp_path / "abl"
+    assert cli.main(["ablate", *TINY, "--plain-vae", "--factors", "batch_norm",
+                     "--out", str(out)]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    defaults = doc["config"]["vae_defaults"]
+    assert defaults["label_weight"] == 0.0 and defaults["augmentation"] == "none"
+    assert [c["vae_fits"] for c in doc["cells"]] == [1, 1]
 
 
 def test_interrupted_run_keeps_finished_cells(small_data, tmp_path, monkeypatch, capsys):

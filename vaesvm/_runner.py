@@ -57,6 +57,10 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["epochs"] = args.epochs
     if args.n_train:
         settings["n_train"] = args.n_train
+    if getattr(args, "plain_vae", False):
+        from .experiments import M1_PARAMS
+
+        settings["vae_params"] = dict(M1_PARAMS)
     return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
 
 

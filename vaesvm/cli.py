@@ -67,13 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
                            "raw-pixel and PCA baselines at several label counts and seeds.")
     _common(study, labels=(100, 600, 1000, 3000), seeds=3, epochs=30, out="results/study")
     ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
-                            description="VAE + SVC accuracy and test ELBO for KL weight, "
-                            "batch norm, activation and latent size.")
+                            description="VAE + SVC accuracy and test ELBO for the "
+                            "semi-supervised terms, KL weight, batch norm, activation "
+                            "and latent size.")
     _common(ablate, labels=(100, 1000), seeds=1, epochs=30, out="results/ablation")
     from .experiments import ABLATIONS
 
     ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
                         default=list(ABLATIONS), help="factors to vary (default: all)")
+    ablate.add_argument("--plain-vae", action="store_true",
+                        help="vary the reference's M1 VAE (label_weight=0, "
+                        "augmentation='none') instead of the semi-supervised default")
 
     demo = sub.add_parser("demo", help="quick semi-supervised run: VAE+SVC vs SVC on pixels",
                           description="Train a VAE on Fashion-MNIST (labeled + unlabeled "
