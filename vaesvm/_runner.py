@@ -7,7 +7,18 @@ import pathlib
 import sys
 from typing import Any
 
-from .experiments import REFERENCE, StudyConfig, config_dict, run_ablation, run_study, versions
+from .experiments import (
+    ABLATIONS,
+    M1_PARAMS,
+    METHODS,
+    REFERENCE,
+    StudyConfig,
+    _setting_key,
+    config_dict,
+    run_ablation,
+    run_study,
+    versions,
+)
 from .report import ResultsWriter
 
 __all__ = ["QUICK", "make_config", "run_command"]
@@ -58,8 +69,6 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
     if args.n_train:
         settings["n_train"] = args.n_train
     if getattr(args, "plain_vae", False):
-        from .experiments import M1_PARAMS
-
         settings["vae_params"] = dict(M1_PARAMS)
     return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
 
@@ -101,15 +110,11 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
 
     vaes: dict[str, Any] = {}
 
-    def keep_vae(key, vae) -> None:
-        # key: seed (the shared M1 VAE) or (seed, n_labels) (a semi-supervised VAE)
-        seed, n = key if isinstance(key, tuple) else (key, None)
+    def keep_vae(seed: int, n: int | None, vae) -> None:
         writer.add_vae({"seed": seed, "n_labels": n, "history": vae.history_})
         vaes.setdefault("m1" if n is None else "ss", (seed, vae))
 
     if kind == "study":
-        from .experiments import METHODS
-
         per_label = len(config.methods) + any(METHODS[m][0] == "ssvae" for m in config.methods)
         steps = len(config.seeds) * (1 + len(config.n_labels) * per_label)
         progress = _Progress(steps)
@@ -118,10 +123,6 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
         finally:
             progress.close()
     else:
-        from .experiments import ABLATIONS
-
-        from .experiments import _setting_key
-
         steps = len(config.seeds) * len({_setting_key(config, o) for f in args.factors
                                          for _, o in ABLATIONS[f]})
         progress = _Progress(steps)

@@ -283,7 +283,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             iterator_train__shuffle=True,
             iterator_train__seed=seed,
             iterator_train__min_batch_size=2 if self.batch_norm else 1,
-            iterator_train__labeled_batch_size=self.labeled_batch_size if len(classes) else 0,
+            iterator_train__labeled_batch_size=self.labeled_batch_size,
             iterator_train__augment=augment,
             iterator_valid=TensorBatchIterator,
             iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,

@@ -175,7 +175,8 @@ def _evaluate(method: str, features: dict[str, tuple[np.ndarray, np.ndarray]],
 
 def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | None = None,
               progress: Callable[[str], None] | None = None,
-              on_vae: Callable[[int, VAETransformer], None] | None = None) -> None:
+              on_vae: Callable[[int, int | None, VAETransformer], None] | None = None
+              ) -> None:
     """Run the label-count study; report each finished cell through ``on_cell``.
 
     Per seed and label count, the default (semi-supervised) VAE is trained in the
@@ -195,7 +196,8 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
     progress : callable, optional
         Called with a short description before each step (for a progress bar).
     on_vae : callable, optional
-        Called with ``(seed, fitted VAETransformer)`` after each VAE is trained.
+        Called with ``(seed, n_labels, fitted VAETransformer)`` after each VAE is
+        trained; ``n_labels`` is None for the shared M1 VAE of the seed.
     """
     X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
     needs = {METHODS[m][0] for m in config.methods}
@@ -210,7 +212,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             vae_info = {"vae_train_seconds": sum(h["dur"] for h in vae.history_),
                         "vae_test_elbo": vae.score(data.X_test)}
             if on_vae:
-                on_vae(seed, vae)
+                on_vae(seed, None, vae)
         if "pca" in needs:
             pca = PCA(50, random_state=seed).fit(X_train)
             features["pca"] = (pca.transform(X_train), pca.transform(data.X_test))
@@ -233,7 +235,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                            "vae_test_elbo": ss.score(data.X_test),
                            "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}
                 if on_vae:
-                    on_vae((seed, n), ss)
+                    on_vae(seed, n, ss)
             for method in config.methods:
                 if progress:
                     progress(f"seed {seed}, {n} labels: {method}")
