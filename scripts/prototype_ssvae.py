@@ -26,7 +26,7 @@ from vaesvm._model import VAE, kl_divergence
 from vaesvm.experiments import validation_split
 
 
-def shift_flip(x: torch.Tensor, max_shift: int, flip: bool) -> torch.Tensor:
+def shift_flip(x: torch.Tensor, max_shift: int, flip: bool, erase: int = 0) -> torch.Tensor:
     """Random per-image translation (zero padding) and horizontal flip of flat 28x28."""
     n = len(x)
     img = x.view(n, 28, 28)
@@ -42,6 +42,13 @@ def shift_flip(x: torch.Tensor, max_shift: int, flip: bool) -> torch.Tensor:
         rows = (dy[:, None] + ar)[:, :, None]
         cols = (dx[:, None] + ar)[:, None, :]
         img = pad[torch.arange(n)[:, None, None], rows, cols]
+    if erase:
+        y0 = torch.randint(0, 28 - erase + 1, (n,))[:, None, None]
+        x0 = torch.randint(0, 28 - erase + 1, (n,))[:, None, None]
+        ar = torch.arange(28)
+        inside = ((ar[None, :, None] >= y0) & (ar[None, :, None] < y0 + erase)
+                  & (ar[None, None, :] >= x0) & (ar[None, None, :] < x0 + erase))
+        img = img.masked_fill(inside, 0.0)
     return img.reshape(n, 784)
 
 
@@ -91,6 +98,12 @@ def main() -> None:
     ap.add_argument("--pl-k", type=int, default=30)
     ap.add_argument("--vat", type=float, default=0.0)
     ap.add_argument("--vat-eps", type=float, default=2.0)
+    ap.add_argument("--clean-target", action="store_true",
+                    help="reconstruct the un-augmented image (denoising VAE)")
+    ap.add_argument("--shift", type=int, default=2)
+    ap.add_argument("--erase", type=int, default=0, help="side of a random erased square")
+    ap.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
+    ap.add_argument("--channels", type=int, nargs=2, default=[16, 32])
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -106,6 +119,13 @@ def main() -> None:
         lab = pool[lab_rel]
         Xl, yl = X[lab], torch.from_numpy(y[lab]).long()
         model = VAE(784, args.nc)
+        if args.arch == "conv":
+            c1, c2 = args.channels
+            model.encoder = nn.Sequential(
+                nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, c1, 5, 2, 2, bias=False),
+                nn.BatchNorm2d(c1), nn.Softplus(), nn.Conv2d(c1, c2, 5, 2, 2, bias=False),
+                nn.BatchNorm2d(c2), nn.Softplus(), nn.Flatten(),
+                nn.Linear(c2 * 49, 600, bias=False), nn.BatchNorm1d(600), nn.Softplus())
         head = (nn.Linear(args.nc, 10) if args.head == "linear" else
                 nn.Sequential(nn.Linear(args.nc, 200), nn.Softplus(), nn.Linear(200, 10)))
         params = list(model.parameters()) + list(head.parameters())
@@ -118,16 +138,15 @@ def main() -> None:
             beta = args.kl * min(1.0, epoch / 10)
             perm = torch.randperm(len(X))
             for a in range(0, len(X), 256):
-                xb = X[perm[a:a + 256]]
-                if args.aug:
-                    xb = shift_flip(xb, 2, True)
+                xb0 = X[perm[a:a + 256]]
+                xb = shift_flip(xb0, args.shift, True, args.erase) if args.aug else xb0
                 li = torch.randint(0, len(Xl), (args.lab_batch,))
-                xl = Xl[li]
-                if args.aug:
-                    xl = shift_flip(xl, 2, True)
+                xl0 = Xl[li]
+                xl = shift_flip(xl0, args.shift, True, args.erase) if args.aug else xl0
                 xin = torch.cat([xb, xl])
+                rtarget = torch.cat([xb0, xl0]) if args.clean_target else xin
                 out, mu, logvar = model(xin)
-                rec = F.binary_cross_entropy_with_logits(out, xin, reduction="none").sum(1)
+                rec = F.binary_cross_entropy_with_logits(out, rtarget, reduction="none").sum(1)
                 loss = (rec + beta * kl_divergence(mu, logvar)).mean()
                 logits = head(mu)
                 nb = len(xb)

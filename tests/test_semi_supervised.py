@@ -11,7 +11,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from vaesvm import VAETransformer
-from vaesvm._augment import augment_images, infer_image_shape
+from vaesvm._augment import ImageAugment, augment_images, infer_image_shape
+from vaesvm._net import TensorBatchIterator, TensorDataset
 from vaesvm._semi import resolve_augmentation
 
 
@@ -163,9 +164,47 @@ def test_augment_images_shifts_and_flips():
     assert flipped.reshape(8, 8).sum() == 8
 
 
+def test_denoising_batches_pair_augmented_input_with_original_target():
+    X = torch.rand(40, 64)
+    augment = ImageAugment((8, 8), flip=True)
+    batches = list(TensorBatchIterator(TensorDataset(X), batch_size=16, shuffle=True, seed=0,
+                                       augment=augment, denoise=True))
+    seen = torch.cat([xb["target"] for xb, _ in batches])
+    # the targets are the original rows (each once), the inputs their augmented copies
+    assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, X.tolist()))
+    assert all(not torch.equal(xb["X"], xb["target"]) for xb, _ in batches)
+    # the same seed without denoising yields exactly those augmented inputs
+    plain = TensorBatchIterator(TensorDataset(X), batch_size=16, shuffle=True, seed=0,
+                                augment=augment)
+    for (xb, _), pb in zip(batches, plain):
+        assert torch.equal(xb["X"], pb[0])
+
+
+def test_denoising_reconstructs_the_original_image(fast_params):
+    rng = np.random.RandomState(0)
+    X = rng.rand(96, 64).astype(np.float32)
+    y = np.repeat([0, 1, -1], 32)
+    vae = VAETransformer(**fast_params).fit(X, y)
+    assert vae.denoising and vae.augmentation_ == "shift_flip"
+    net = vae.net_
+    x_in, target = torch.from_numpy(X[:8]), torch.from_numpy(X[8:16])
+    net.module_.eval()  # z = mu: deterministic outputs
+    out = net.infer({"X": x_in, "target": target})
+    assert torch.equal(out[1], net.module_.encode(x_in)[0])  # the input is encoded...
+    loss = net.get_loss(out, None, X={"X": x_in, "target": target})
+    rec, kl = net.module_.elbo_terms(target, out)  # ...and the target reconstructed
+    torch.testing.assert_close(loss, net.criterion_(rec, kl))
+    off = VAETransformer(denoising=False, **fast_params).fit(X, y)
+    assert not np.array_equal(vae.transform(X), off.transform(X))
+    # without augmentation, denoising changes nothing
+    a = VAETransformer(augmentation="none", **fast_params).fit(X, y)
+    b = VAETransformer(augmentation="none", denoising=False, **fast_params).fit(X, y)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
 def test_bad_semi_supervised_parameters(blobs):
     X, y = blobs
     for params in ({"label_weight": -1.0}, {"labeled_batch_size": 0},
-                   {"augmentation": "rotate"}):
+                   {"augmentation": "rotate"}, {"denoising": "yes"}):
         with pytest.raises(ValueError, match=next(iter(params))):
             VAETransformer(**params).fit(X, y)

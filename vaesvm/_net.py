@@ -9,7 +9,7 @@ offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -79,6 +79,10 @@ class TensorBatchIterator:
     augment : callable or None, default=None
         When shuffling, ``augment(X_batch, generator)`` replaces each batch
         (random label-preserving transformations, see :mod:`vaesvm._augment`).
+    denoise : bool, default=False
+        With ``augment``, yield ``{"X": augmented, "target": original}`` instead
+        of the augmented tensor, so that :class:`VAENet` reconstructs the
+        original images from their augmented copies (a denoising VAE).
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class TensorBatchIterator:
         min_batch_size: int = 1,
         labeled_batch_size: int = 0,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        denoise: bool = False,
     ) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -97,6 +102,7 @@ class TensorBatchIterator:
         self.min_batch_size = min_batch_size
         self.labeled_batch_size = int(labeled_batch_size)
         self.augment = augment
+        self.denoise = denoise
         if seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         self._generator = torch.Generator().manual_seed(int(seed))
@@ -111,7 +117,7 @@ class TensorBatchIterator:
     def __len__(self) -> int:
         return len(self._bounds()) - 1
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor | dict, torch.Tensor | None]]:
         X, y = self.dataset.X, self.dataset.y
         bounds = self._bounds()
         if self.shuffle:
@@ -130,7 +136,8 @@ class TensorBatchIterator:
                     idx = torch.cat([idx, labeled[pick]])
                 xb = X[idx]
                 if self.augment is not None:
-                    xb = self.augment(xb, gen)
+                    augmented = self.augment(xb, gen)
+                    xb = {"X": augmented, "target": xb} if self.denoise else augmented
                 yield xb, (None if y is None else y[idx])
         else:
             for a, b in zip(bounds[:-1], bounds[1:]):
@@ -194,6 +201,10 @@ class VAENet(NeuralNet):
     :class:`~vaesvm._model.ELBOLoss`. Per batch, the mean reconstruction and KL
     terms are recorded; :class:`~skorch.callbacks.PassthroughScoring` turns them
     into the epoch values ``train_reconstruction`` and ``train_kl``.
+
+    A batch may be a dict ``{"X": input, "target": images}`` (denoising, see
+    :class:`TensorBatchIterator`): the module encodes ``input`` and the
+    reconstruction term scores ``target``.
     """
 
     @property
@@ -214,6 +225,12 @@ class VAENet(NeuralNet):
             y = as_tensor(y, self.device)
         return TensorDataset(X, y)
 
+    def infer(self, x, **fit_params):
+        """Run the module on a batch; a denoising batch feeds its ``"X"`` entry."""
+        if isinstance(x, Mapping):
+            x = x["X"]
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the batch loss; record its terms when training.
 
@@ -221,6 +238,8 @@ class VAENet(NeuralNet):
         cross-entropy of the module's classifier head on the rows whose
         ``y_true`` is not -1 when the module has a head and labels are given.
         """
+        if isinstance(X, Mapping):
+            X = X["target"]
         reconstruction, kl = self.module_.elbo_terms(X, y_pred)
         classification = None
         if y_true is not None and self.module_.n_classes > 0:

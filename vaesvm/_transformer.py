@@ -78,6 +78,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``"auto"``: ``"shift_flip"`` when ``likelihood="bernoulli"`` and
         ``n_features`` is a square of side >= 8, otherwise ``"none"``; the
         choice made is in ``augmentation_``.
+    denoising : bool, default=True
+        With augmentation on, reconstruct the original image from its augmented
+        copy (a denoising VAE; Im et al., 2017) instead of the augmented image
+        itself, so the codes ignore the small shifts and flips rather than
+        encode them. No effect without augmentation.
     max_epochs : int, default=30
         Number of passes over the training data.
     batch_size : int, default=256
@@ -156,6 +161,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
         "augmentation": [StrOptions({"auto", *AUGMENTATIONS})],
+        "denoising": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -177,6 +183,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         label_weight: float = 1.0,
         labeled_batch_size: int = 64,
         augmentation: str = "auto",
+        denoising: bool = True,
         max_epochs: int = 30,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -194,6 +201,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.label_weight = label_weight
         self.labeled_batch_size = labeled_batch_size
         self.augmentation = augmentation
+        self.denoising = denoising
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -285,6 +293,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             iterator_train__min_batch_size=2 if self.batch_norm else 1,
             iterator_train__labeled_batch_size=self.labeled_batch_size,
             iterator_train__augment=augment,
+            iterator_train__denoise=self.denoising,
             iterator_valid=TensorBatchIterator,
             iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,
             train_split=None,
