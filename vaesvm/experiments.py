@@ -104,7 +104,7 @@ M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none"}
 #: factor -> list of (label, VAETransformer parameters). Every factor varies the
 #: package default (the semi-supervised VAE) one setting at a time.
 ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "semi_supervision": [("default (labels + shift_flip)", {}),
+    "semi_supervision": [("default (labels + shift_flip, denoising)", {}),
                          ("M1: no labels, no augmentation", dict(M1_PARAMS)),
                          ("labels, no augmentation", {"augmentation": "none"}),
                          ("augmentation, no labels", {"label_weight": 0.0})],
@@ -112,6 +112,7 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                      ("3", {"label_weight": 3.0})],
     "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
                      ("shift_flip", {})],
+    "denoising": [("on", {}), ("off", {"denoising": False})],
     "kl_weight": [("0.1", {"kl_weight": 0.1}), ("0.5", {"kl_weight": 0.5}),
                   ("1", {}), ("2", {"kl_weight": 2.0}),
                   ("1, no warm-up", {"kl_warmup_epochs": 0})],
