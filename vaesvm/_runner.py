@@ -36,7 +36,7 @@ STUDY_NOTE = (
     "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
     "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
     "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
-    "label count (labels in the loss, shift/flip augmentation). The VAE rows are the "
+    "label count (labels in the loss, shift/flip augmentation, denoising). The VAE rows are the "
     "reference's M1 recipe: one VAE per seed trained on all 60,000 train images "
     "without labels or augmentation and shared by every label count of that seed, as "
     "in the reference study. The SVCs on latent means are scikit-learn's default RBF "
