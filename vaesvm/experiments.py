@@ -157,14 +157,12 @@ def versions() -> dict[str, str]:
             "machine": platform.machine(), "torch_threads": str(torch.get_num_threads())}
 
 
-def _evaluate(method: str, features: dict[str, tuple[np.ndarray, np.ndarray]],
-              y_lab: np.ndarray, y_test: np.ndarray, lab: np.ndarray, seed: int
-              ) -> dict[str, Any]:
-    feat, factory, scale = METHODS[method]
-    train, test = features[feat]
+def _evaluate(method: str, X_lab: np.ndarray, X_test: np.ndarray, y_lab: np.ndarray,
+              y_test: np.ndarray, seed: int) -> dict[str, Any]:
+    _, factory, scale = METHODS[method]
     start = time.perf_counter()
-    clf = factory(train[lab], scale, seed).fit(train[lab], y_lab)
-    pred = clf.predict(test)
+    clf = factory(X_lab, scale, seed).fit(X_lab, y_lab)
+    pred = clf.predict(X_test)
     cell = {"method": method, "accuracy": float(np.mean(pred == y_test)),
             "fit_predict_seconds": time.perf_counter() - start,
             "confusion_matrix": confusion_matrix(y_test, pred).tolist()}
@@ -221,6 +219,8 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             features["pixels"] = (X_train, data.X_test)
         for n in config.n_labels:
             lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
+            # labeled rows and test set per feature kind
+            subset = {k: (train[lab], test) for k, (train, test) in features.items()}
             ss_info: dict[str, Any] = {}
             if "ssvae" in needs:
                 if progress:
@@ -228,10 +228,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                 pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
                 pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
                 ss = pipe.named_steps["vae"]
-                # the same rows in the same order as X_train, for _evaluate's indexing
-                Z = np.empty((len(X_train), ss.n_components), np.float32)
-                Z[lab], Z[unl] = ss.transform(X_train[lab]), ss.transform(X_train[unl])
-                features["ssvae"] = (Z, ss.transform(data.X_test))
+                subset["ssvae"] = (ss.transform(X_train[lab]), ss.transform(data.X_test))
                 ss_info = {"vae_train_seconds": sum(h["dur"] for h in ss.history_),
                            "vae_test_elbo": ss.score(data.X_test),
                            "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}
@@ -240,9 +237,9 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             for method in config.methods:
                 if progress:
                     progress(f"seed {seed}, {n} labels: {method}")
-                cell = _evaluate(method, features, y_train[lab], data.y_test, lab, seed)
-                cell.update(seed=seed, n_labels=n)
                 kind = METHODS[method][0]
+                cell = _evaluate(method, *subset[kind], y_train[lab], data.y_test, seed)
+                cell.update(seed=seed, n_labels=n)
                 if kind == "vae":
                     cell.update(vae_info)
                 elif kind == "ssvae":
