@@ -104,6 +104,8 @@ def main() -> None:
     ap.add_argument("--erase", type=int, default=0, help="side of a random erased square")
     ap.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     ap.add_argument("--channels", type=int, nargs=2, default=[16, 32])
+    ap.add_argument("--svc-c", type=float, nargs="*", default=[],
+                    help="also score SVCs with these C values (gamma='scale')")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -204,6 +206,9 @@ def main() -> None:
                 s_acc = svc.score(Z[val], y[val])
                 row = dict(seed=seed, epoch=epoch, svc=round(100 * s_acc, 2),
                            head=round(100 * h_acc, 2), t=round(time.time() - start, 1))
+                for c in args.svc_c:
+                    acc_c = SVC(C=c).fit(Z[lab], y[lab]).score(Z[val], y[val])
+                    row[f"svc_C{c:g}"] = round(100 * acc_c, 2)
                 print(json.dumps(row), flush=True)
                 if epoch == args.epochs:
                     results.append(row)

@@ -202,9 +202,33 @@ def test_denoising_reconstructs_the_original_image(fast_params):
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
 
 
+def test_auto_label_weight_grows_with_the_labels(blobs, fast_params):
+    from vaesvm._semi import resolve_label_weight
+
+    assert resolve_label_weight("auto", 30) == 0.3  # floor
+    assert resolve_label_weight("auto", 100) == pytest.approx(1 / 3)
+    assert resolve_label_weight("auto", 1000) == pytest.approx(10 / 3)
+    assert resolve_label_weight("auto", 3000) == 10.0
+    assert resolve_label_weight("auto", 60000) == 10.0  # cap
+    assert resolve_label_weight(2.5, 100) == 2.5
+
+    X, y = blobs
+    y_partial = np.full_like(y, -1)
+    y_partial[:10], y_partial[-10:] = y[:10], y[-10:]
+    assert len(np.unique(y_partial[y_partial >= 0])) == 2
+    auto = VAETransformer(**fast_params).fit(X, y_partial)
+    assert auto.n_labeled_ == 20 and auto.label_weight_ == 0.3
+    # "auto" is exactly the resolved number passed by hand
+    same = VAETransformer(label_weight=0.3, **fast_params).fit(X, y_partial)
+    np.testing.assert_array_equal(auto.transform(X), same.transform(X))
+    assert same.label_weight_ == 0.3
+    assert VAETransformer(**fast_params).fit(X).label_weight_ == 0.0
+    assert VAETransformer(label_weight=0, **fast_params).fit(X, y).label_weight_ == 0.0
+
+
 def test_bad_semi_supervised_parameters(blobs):
     X, y = blobs
-    for params in ({"label_weight": -1.0}, {"labeled_batch_size": 0},
+    for params in ({"label_weight": -1.0}, {"label_weight": "big"}, {"labeled_batch_size": 0},
                    {"augmentation": "rotate"}, {"denoising": "yes"}):
         with pytest.raises(ValueError, match=next(iter(params))):
             VAETransformer(**params).fit(X, y)

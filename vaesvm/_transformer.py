@@ -20,7 +20,7 @@ from skorch.callbacks import PassthroughScoring, ProgressBar
 from ._augment import AUGMENTATIONS
 from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
-from ._semi import check_labels, make_augment, resolve_augmentation
+from ._semi import check_labels, make_augment, resolve_augmentation, resolve_label_weight
 from ._validation import check_hidden_layer_sizes, check_input, resolve_device
 
 __all__ = ["VAETransformer"]
@@ -59,13 +59,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     kl_warmup_epochs : int, default=10
         The KL weight rises linearly from 0 to ``kl_weight`` over this many
         epochs (KL warm-up); 0 disables the warm-up.
-    label_weight : float, default=1.0
+    label_weight : float or "auto", default="auto"
         Weight alpha of the semi-supervised term. When ``fit`` gets labels (``y``
         with at least two classes; ``-1`` marks unlabeled rows), a linear
         classifier head on the latent mean is trained jointly with the VAE and
         its cross-entropy on the labeled rows, times ``label_weight``, is added
-        to the loss, so the codes separate the classes. 0 trains the plain
-        (unsupervised) VAE and ignores ``y``.
+        to the loss, so the codes separate the classes. ``"auto"``: the number
+        of labeled rows / 300, clipped to [0.3, 10] (0.33 at 100 labels, 3.3 at
+        1000, 10 from 3000 on: more labels can carry more weight before the
+        codes overfit them); the value used is in ``label_weight_``. 0 trains
+        the plain (unsupervised) VAE and ignores ``y``.
     labeled_batch_size : int, default=64
         With labels, every training batch gets this many extra labeled rows
         (drawn with replacement), so a few labels among many unlabeled rows are
@@ -118,6 +121,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Number of labeled rows used in training (0: unsupervised).
     augmentation_ : str
         The augmentation used: ``"none"``, ``"shift"`` or ``"shift_flip"``.
+    label_weight_ : float
+        The weight of the classification term used in training (0.0 without
+        labels).
     n_iter_ : int
         Number of epochs run.
     device_ : str
@@ -158,7 +164,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "label_weight": [Interval(Real, 0, None, closed="left")],
+        "label_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
         "augmentation": [StrOptions({"auto", *AUGMENTATIONS})],
         "denoising": ["boolean"],
@@ -180,7 +186,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         likelihood: str = "bernoulli",
         kl_weight: float = 1.0,
         kl_warmup_epochs: int = 10,
-        label_weight: float = 1.0,
+        label_weight: float | str = "auto",
         labeled_batch_size: int = 64,
         augmentation: str = "auto",
         denoising: bool = True,
@@ -224,7 +230,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Training data; every row enters the ELBO.
         y : array-like of shape (n_samples,), default=None
             Class labels; rows labeled ``-1`` are unlabeled, as in
-            :mod:`sklearn.semi_supervised`. With ``label_weight > 0`` and at
+            :mod:`sklearn.semi_supervised`. With ``label_weight`` > 0 or "auto" and at
             least two classes among the labeled rows, they train the
             classifier head (the semi-supervised objective). None, or every row
             ``-1``, trains the plain VAE. One single class, or continuous
@@ -256,7 +262,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
                 "Pass more rows in X or X_unlabeled."
             )
-        y_codes, classes = check_labels(y, n_rows, use=self.label_weight > 0)
+        use_labels = self.label_weight == "auto" or self.label_weight > 0
+        y_codes, classes = check_labels(y, n_rows, use=use_labels)
+        n_labeled = 0 if y_codes is None else int(np.sum(y_codes >= 0))
+        label_weight = resolve_label_weight(self.label_weight, n_labeled) if n_labeled else 0.0
         if y_codes is not None and len(X) > n_rows:  # X_unlabeled rows are unlabeled
             y_codes = np.concatenate([y_codes, np.full(len(X) - n_rows, -1, np.int64)])
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
@@ -282,7 +291,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             module__n_classes=len(classes),
             criterion=ELBOLoss,
             criterion__kl_weight=self.kl_weight,
-            criterion__label_weight=self.label_weight,
+            criterion__label_weight=label_weight,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
@@ -309,7 +318,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.net_ = net
         self.device_ = device
         self.classes_ = classes
-        self.n_labeled_ = 0 if y_codes is None else int(np.sum(y_codes >= 0))
+        self.n_labeled_ = n_labeled
+        self.label_weight_ = label_weight
         self.augmentation_ = augmentation
         keys = {"epoch": "epoch", "loss": "train_loss", "reconstruction": "train_reconstruction",
                 "kl": "train_kl", "kl_weight": "kl_weight", "dur": "dur"}

@@ -108,8 +108,9 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                          ("M1: no labels, no augmentation", dict(M1_PARAMS)),
                          ("labels, no augmentation", {"augmentation": "none"}),
                          ("augmentation, no labels", {"label_weight": 0.0})],
-    "label_weight": [("0.3", {"label_weight": 0.3}), ("1", {}),
-                     ("3", {"label_weight": 3.0})],
+    "label_weight": [("auto (labels / 300 in [0.3, 10])", {}),
+                     ("0.3", {"label_weight": 0.3}), ("1", {"label_weight": 1.0}),
+                     ("3", {"label_weight": 3.0}), ("10", {"label_weight": 10.0})],
     "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
                      ("shift_flip", {})],
     "denoising": [("on", {}), ("off", {"denoising": False})],
@@ -272,7 +273,7 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
     """Vary one VAE setting at a time; each cell: VAE + SVC accuracy and test ELBO.
 
     The VAE trains on all ``n_train`` images; a setting that uses labels
-    (``label_weight > 0``) is trained once per label count, with that count's
+    (``label_weight`` "auto" or > 0) is trained once per label count, with that count's
     labeled subset (every other row unlabeled). Labeled subsets are drawn from the
     train images outside a held-out validation set (:func:`validation_split`), so
     each cell reports validation accuracy (usable for choosing settings) next to the
@@ -314,7 +315,8 @@ def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, An
                    splits: dict[int, np.ndarray], val: np.ndarray) -> dict[str, Any]:
     """Train one setting (one VAE per label count when it uses labels) and score it."""
     X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
-    uses_labels = config.vae(seed, **overrides).label_weight > 0
+    weight = config.vae(seed, **overrides).label_weight
+    uses_labels = weight == "auto" or weight > 0
     test, valid, elbo, loss, seconds = {}, {}, [], [], 0.0
     vae = None
     for n, lab in splits.items():
