@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 from vaesvm import VAETransformer
 from vaesvm._augment import ImageAugment, augment_images, infer_image_shape
 from vaesvm._net import TensorBatchIterator, TensorDataset
-from vaesvm._semi import resolve_augmentation
+from vaesvm._semi import resolve_augmentation, resolve_label_weight
 
 
 def _nuisance_problem(seed=0, n=600):
@@ -203,8 +203,6 @@ def test_denoising_reconstructs_the_original_image(fast_params):
 
 
 def test_auto_label_weight_grows_with_the_labels(blobs, fast_params):
-    from vaesvm._semi import resolve_label_weight
-
     assert resolve_label_weight("auto", 30) == 0.3  # floor
     assert resolve_label_weight("auto", 100) == pytest.approx(1 / 3)
     assert resolve_label_weight("auto", 1000) == pytest.approx(10 / 3)

@@ -12,11 +12,11 @@ from sklearn.utils.multiclass import type_of_target
 from ._augment import ImageAugment, infer_image_shape
 
 __all__ = ["AUTO_LABEL_WEIGHT", "check_labels", "make_augment", "resolve_augmentation",
-           "resolve_label_weight"]
+           "resolve_label_weight", "uses_labels"]
 
 #: ``label_weight="auto"``: n_labeled / SCALE, clipped to [LOW, HIGH]. Chosen on
 #: validation data (10,000 held-out train images) at 100, 1000 and 3000 labels; see
-#: the user guide, "How the defaults were chosen".
+#: the user guide's section on the semi-supervised objective.
 AUTO_LABEL_WEIGHT = {"scale": 300.0, "low": 0.3, "high": 10.0}
 
 
@@ -119,6 +119,11 @@ def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) ->
 def make_augment(augmentation: str, n_features: int) -> ImageAugment:
     """Build the batch transformation for a resolved ``augmentation`` other than "none"."""
     return ImageAugment(infer_image_shape(n_features), flip=augmentation == "shift_flip")
+
+
+def uses_labels(label_weight: float | str) -> bool:
+    """Whether ``label_weight`` turns the semi-supervised objective on ("auto" or > 0)."""
+    return label_weight == "auto" or label_weight > 0
 
 
 def resolve_label_weight(label_weight: float | str, n_labeled: int) -> float:

@@ -20,7 +20,13 @@ from skorch.callbacks import PassthroughScoring, ProgressBar
 from ._augment import AUGMENTATIONS
 from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
-from ._semi import check_labels, make_augment, resolve_augmentation, resolve_label_weight
+from ._semi import (
+    check_labels,
+    make_augment,
+    resolve_augmentation,
+    resolve_label_weight,
+    uses_labels,
+)
 from ._validation import check_hidden_layer_sizes, check_input, resolve_device
 
 __all__ = ["VAETransformer"]
@@ -262,8 +268,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
                 "Pass more rows in X or X_unlabeled."
             )
-        use_labels = self.label_weight == "auto" or self.label_weight > 0
-        y_codes, classes = check_labels(y, n_rows, use=use_labels)
+        y_codes, classes = check_labels(y, n_rows, use=uses_labels(self.label_weight))
         n_labeled = 0 if y_codes is None else int(np.sum(y_codes >= 0))
         label_weight = resolve_label_weight(self.label_weight, n_labeled) if n_labeled else 0.0
         if y_codes is not None and len(X) > n_rows:  # X_unlabeled rows are unlabeled

@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from ._semi import uses_labels
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
@@ -315,12 +316,11 @@ def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, An
                    splits: dict[int, np.ndarray], val: np.ndarray) -> dict[str, Any]:
     """Train one setting (one VAE per label count when it uses labels) and score it."""
     X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
-    weight = config.vae(seed, **overrides).label_weight
-    uses_labels = weight == "auto" or weight > 0
+    with_labels = uses_labels(config.vae(seed, **overrides).label_weight)
     test, valid, elbo, loss, seconds = {}, {}, [], [], 0.0
     vae = None
     for n, lab in splits.items():
-        if vae is None or uses_labels:
+        if vae is None or with_labels:
             y_partial = np.full(len(X_train), -1)
             y_partial[lab] = y_train[lab]
             vae = config.vae(seed, **overrides).fit(X_train, y_partial)
