@@ -33,7 +33,7 @@ def main() -> None:
     for bs in args.batch_sizes:
         # the plain M1 VAE these figures were measured with (docs/performance.rst)
         vae = VAETransformer(batch_size=bs, max_epochs=args.epochs, random_state=args.seed,
-                             label_weight=0, augmentation="none")
+                             label_weight=0, augmentation="none", encoder="mlp")
         vae.fit(data.X_train)
         seconds = sum(h["dur"] for h in vae.history_)
         svc = SVC().fit(vae.transform(data.X_train[fit_idx]), data.y_train[fit_idx])

@@ -11,6 +11,8 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from vaesvm import VAETransformer
+from vaesvm._model import VAE, make_conv_encoder
+from vaesvm._semi import resolve_encoder
 
 
 def test_outputs_shapes_and_dtypes(blobs, fast_params):
@@ -277,3 +279,44 @@ def test_unfitted_raises(blobs):
                  lambda: vae.inverse_transform(np.zeros((2, 50)))):
         with pytest.raises(NotFittedError):
             call()
+
+
+def test_encoder_auto_rules_and_errors(blobs, fast_params):
+    assert resolve_encoder("auto", 784, "bernoulli") == ("conv", (28, 28))
+    assert resolve_encoder("auto", 784, "gaussian") == ("mlp", None)
+    assert resolve_encoder("auto", 20, "bernoulli") == ("mlp", None)
+    assert resolve_encoder("conv", 64, "gaussian") == ("conv", (8, 8))
+    assert resolve_encoder("mlp", 784, "bernoulli") == ("mlp", None)
+    X, _ = blobs  # 20 features: not an image
+    assert VAETransformer(**fast_params).fit(X).encoder_ == "mlp"
+    with pytest.raises(ValueError, match="encoder='conv' needs square images"):
+        VAETransformer(encoder="conv", **fast_params).fit(X)
+    with pytest.raises(ValueError, match="encoder"):
+        VAETransformer(encoder="cnn", **fast_params).fit(X)
+    with pytest.raises(ValueError, match="image_shape"):
+        VAE(784, encoder="conv")
+
+
+def test_conv_encoder_shapes():
+    body, width = make_conv_encoder((28, 28), (600, 600))
+    assert width == 600
+    assert body(torch.zeros(3, 784)).shape == (3, 600)
+    assert [m.out_channels for m in body if isinstance(m, torch.nn.Conv2d)] == [16, 32]
+    body, width = make_conv_encoder((9, 9), (40,), batch_norm=False)  # 9 -> 5 -> 3
+    assert width == 32 * 3 * 3 and body(torch.zeros(2, 81)).shape == (2, width)
+
+
+def test_conv_encoder_on_images_trains_reproducibly(fast_params, tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.rand(96, 64).astype(np.float32)  # 8x8 "images"
+    a = VAETransformer(**fast_params).fit(X)
+    assert a.encoder_ == "conv"
+    assert any(isinstance(m, torch.nn.Conv2d) for m in a.net_.module_.modules())
+    Z = a.transform(X)
+    assert Z.shape == (96, 2) and np.isfinite(Z).all()
+    np.testing.assert_array_equal(Z, VAETransformer(**fast_params).fit(X).transform(X))
+    mlp = VAETransformer(encoder="mlp", **fast_params).fit(X)
+    assert mlp.encoder_ == "mlp" and not np.array_equal(Z, mlp.transform(X))
+    assert a.inverse_transform(Z).shape == X.shape and np.isfinite(a.score(X))
+    joblib.dump(a, tmp_path / "conv.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "conv.joblib").transform(X), Z)

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ACTIVATIONS", "LIKELIHOODS", "VAE", "ELBOLoss", "kl_divergence", "make_mlp"]
+__all__ = ["ACTIVATIONS", "CONV_CHANNELS", "ENCODERS", "LIKELIHOODS", "VAE", "ELBOLoss",
+           "kl_divergence", "make_conv_encoder", "make_mlp"]
 
 #: Activation names accepted by :func:`make_mlp` and ``VAETransformer(activation=...)``.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -23,6 +24,12 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "leaky_relu": nn.LeakyReLU,
     "tanh": nn.Tanh,
 }
+
+#: Encoder architectures understood by :class:`VAE`.
+ENCODERS: tuple[str, ...] = ("mlp", "conv")
+
+#: Channels of the two 5x5, stride-2 convolutions of the ``"conv"`` encoder.
+CONV_CHANNELS: tuple[int, int] = (16, 32)
 
 #: Observation models p(x | z) understood by :class:`VAE`.
 LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
@@ -58,6 +65,52 @@ def make_mlp(
             layers.append(nn.BatchNorm1d(n_out))
         layers.append(ACTIVATIONS[activation]())
     return nn.Sequential(*layers)
+
+
+def make_conv_encoder(
+    image_shape: tuple[int, int],
+    hidden_layer_sizes: Sequence[int],
+    activation: str = "softplus",
+    batch_norm: bool = True,
+) -> tuple[nn.Sequential, int]:
+    """Build a convolutional encoder body for flat grey images.
+
+    Two ``Conv2d(5x5, stride 2, padding 2) -> [BatchNorm2d] -> activation``
+    blocks (:data:`CONV_CHANNELS` channels) take the place of the first dense
+    layer; the remaining widths ``hidden_layer_sizes[1:]`` follow as dense blocks
+    (:func:`make_mlp`). With the default ``(600, 600)`` on 28x28 images:
+    conv 16 -> conv 32 (7x7) -> 600.
+
+    Parameters
+    ----------
+    image_shape : (int, int)
+        ``(height, width)`` of one image; the input rows are flat, row-major.
+    hidden_layer_sizes : sequence of int
+        The encoder widths of the MLP this encoder replaces (at least one).
+    activation : str, default="softplus"
+        One of the keys of :data:`ACTIVATIONS`.
+    batch_norm : bool, default=True
+        Batch normalization after every convolution and dense layer.
+
+    Returns
+    -------
+    body : torch.nn.Sequential
+        Maps ``(n, height * width)`` to ``(n, width_out)``.
+    width_out : int
+        The body's output width.
+    """
+    h, w = image_shape
+    layers: list[nn.Module] = [nn.Unflatten(1, (1, h, w))]
+    c_in = 1
+    for c_out in CONV_CHANNELS:
+        layers.append(nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers.append(ACTIVATIONS[activation]())
+        c_in, h, w = c_out, (h + 1) // 2, (w + 1) // 2
+    layers.append(nn.Flatten())
+    sizes = [c_in * h * w, *[int(s) for s in hidden_layer_sizes[1:]]]
+    return nn.Sequential(*layers, *make_mlp(sizes, activation, batch_norm)), sizes[-1]
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -99,6 +152,12 @@ class VAE(nn.Module):
     n_classes : int, default=0
         When positive, a linear classifier head on the latent mean
         (:meth:`classify`) for the semi-supervised objective; 0: none.
+    encoder : {"mlp", "conv"}, default="mlp"
+        ``"conv"``: two strided convolutions replace the encoder's first dense
+        layer (:func:`make_conv_encoder`); needs ``image_shape``. The decoder is
+        an MLP either way.
+    image_shape : (int, int) or None, default=None
+        ``(height, width)`` with ``height * width == n_features``, for ``"conv"``.
     """
 
     def __init__(
@@ -110,16 +169,29 @@ class VAE(nn.Module):
         batch_norm: bool = True,
         likelihood: str = "bernoulli",
         n_classes: int = 0,
+        encoder: str = "mlp",
+        image_shape: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         hidden = [int(h) for h in hidden_layer_sizes]
         self.likelihood = likelihood
         self.n_components = n_components
-        self.encoder = make_mlp([n_features, *hidden], activation, batch_norm)
+        if encoder == "conv":
+            if image_shape is None or image_shape[0] * image_shape[1] != n_features:
+                raise ValueError(
+                    f"encoder='conv' needs image_shape with height * width == n_features "
+                    f"({n_features}); got {image_shape!r}."
+                )
+            self.encoder, width = make_conv_encoder(image_shape, hidden, activation, batch_norm)
+        else:
+            self.encoder = make_mlp([n_features, *hidden], activation, batch_norm)
+            width = ([n_features, *hidden])[-1]
         # One matmul for both heads: [mu, logvar].
-        self.latent = nn.Linear(([n_features, *hidden])[-1], 2 * n_components)
+        self.latent = nn.Linear(width, 2 * n_components)
         dec_sizes = [n_components, *reversed(hidden)]
         self.decoder = make_mlp(dec_sizes, activation, batch_norm)
         self.output = nn.Linear(dec_sizes[-1], n_features)

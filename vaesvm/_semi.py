@@ -1,7 +1,8 @@
-"""Label and augmentation handling for the semi-supervised objective of ``VAETransformer``.
+"""Label, augmentation and encoder rules of ``VAETransformer``.
 
 Kept apart from the estimator so the rules (what counts as unlabeled, when labels
-are refused, when images are augmented) are in one short place.
+are refused, when images are augmented, when the encoder is convolutional) are in
+one short place.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sklearn.utils.multiclass import type_of_target
 from ._augment import ImageAugment, infer_image_shape
 
 __all__ = ["AUTO_LABEL_WEIGHT", "check_labels", "make_augment", "resolve_augmentation",
-           "resolve_label_weight", "uses_labels"]
+           "resolve_encoder", "resolve_label_weight", "uses_labels"]
 
 #: ``label_weight="auto"``: n_labeled / SCALE, clipped to [LOW, HIGH]. Chosen on
 #: validation data (10,000 held-out train images) at 100, 1000 and 3000 labels; see
@@ -114,6 +115,39 @@ def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) ->
             "augmentation='none' for other data."
         )
     return augmentation
+
+
+def resolve_encoder(encoder: str, n_features: int, likelihood: str
+                    ) -> tuple[str, tuple[int, int] | None]:
+    """Turn ``encoder="auto"`` into a concrete choice and check explicit ones.
+
+    Parameters
+    ----------
+    encoder : {"auto", "mlp", "conv"}
+        The parameter value.
+    n_features : int
+        Features per row.
+    likelihood : str
+        The VAE's likelihood.
+
+    Returns
+    -------
+    encoder : str
+        ``"mlp"`` or ``"conv"``; ``"auto"`` follows the same rule as
+        ``augmentation="auto"`` (square images of side >= 8 under the Bernoulli
+        likelihood get ``"conv"``).
+    image_shape : (int, int) or None
+        The image shape for ``"conv"``, else None.
+    """
+    shape = infer_image_shape(n_features)
+    if encoder == "auto":
+        encoder = "conv" if shape is not None and likelihood == "bernoulli" else "mlp"
+    if encoder == "conv" and shape is None:
+        raise ValueError(
+            f"encoder='conv' needs square images (n_features = side * side with side "
+            f">= 8); X has {n_features} features. Use encoder='mlp' for other data."
+        )
+    return encoder, shape if encoder == "conv" else None
 
 
 def make_augment(augmentation: str, n_features: int) -> ImageAugment:

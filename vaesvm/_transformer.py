@@ -18,12 +18,13 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import PassthroughScoring, ProgressBar
 
 from ._augment import AUGMENTATIONS
-from ._model import ACTIVATIONS, LIKELIHOODS, VAE, ELBOLoss
+from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
 from ._semi import (
     check_labels,
     make_augment,
     resolve_augmentation,
+    resolve_encoder,
     resolve_label_weight,
     uses_labels,
 )
@@ -50,6 +51,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Dimension of the latent space (the number of output features).
     hidden_layer_sizes : int or sequence of int, default=(600, 600)
         Widths of the encoder's hidden layers; the decoder mirrors them.
+    encoder : {"auto", "mlp", "conv"}, default="auto"
+        Encoder architecture. ``"mlp"``: dense layers ``hidden_layer_sizes``.
+        ``"conv"``: two 5x5, stride-2 convolutions (16 and 32 channels) take the
+        place of the first dense layer (on 28x28 images: conv 16 -> conv 32 ->
+        600 with the default widths); needs square images (``n_features`` = side
+        * side). The decoder is the mirrored MLP either way. ``"auto"``:
+        ``"conv"`` when ``likelihood="bernoulli"`` and ``n_features`` is a square
+        of side >= 8 (the rule of ``augmentation="auto"``), otherwise ``"mlp"``;
+        the choice made is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
         Hidden-layer activation.
     batch_norm : bool, default=True
@@ -127,6 +137,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Number of labeled rows used in training (0: unsupervised).
     augmentation_ : str
         The augmentation used: ``"none"``, ``"shift"`` or ``"shift_flip"``.
+    encoder_ : str
+        The encoder used: ``"mlp"`` or ``"conv"``.
     label_weight_ : float
         The weight of the classification term used in training (0.0 without
         labels).
@@ -165,6 +177,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "encoder": [StrOptions({"auto", *ENCODERS})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
@@ -187,6 +200,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_components: int = 50,
         *,
         hidden_layer_sizes: int | tuple[int, ...] = (600, 600),
+        encoder: str = "auto",
         activation: str = "softplus",
         batch_norm: bool = True,
         likelihood: str = "bernoulli",
@@ -205,6 +219,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ) -> None:
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.encoder = encoder
         self.activation = activation
         self.batch_norm = batch_norm
         self.likelihood = likelihood
@@ -278,6 +293,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         augmentation = resolve_augmentation(self.augmentation, X.shape[1], self.likelihood)
         augment = None if augmentation == "none" else make_augment(augmentation, X.shape[1])
+        encoder, image_shape = resolve_encoder(self.encoder, X.shape[1], self.likelihood)
 
         callbacks = [("kl_warmup", KLWarmup(self.kl_weight, self.kl_warmup_epochs))]
         if len(classes):
@@ -294,6 +310,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             module__batch_norm=self.batch_norm,
             module__likelihood=self.likelihood,
             module__n_classes=len(classes),
+            module__encoder=encoder,
+            module__image_shape=image_shape,
             criterion=ELBOLoss,
             criterion__kl_weight=self.kl_weight,
             criterion__label_weight=label_weight,
@@ -326,6 +344,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_labeled_ = n_labeled
         self.label_weight_ = label_weight
         self.augmentation_ = augmentation
+        self.encoder_ = encoder
         keys = {"epoch": "epoch", "loss": "train_loss", "reconstruction": "train_reconstruction",
                 "kl": "train_kl", "kl_weight": "kl_weight", "dur": "dur"}
         if len(classes):

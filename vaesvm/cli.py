@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default=list(ABLATIONS), help="factors to vary (default: all)")
     ablate.add_argument("--plain-vae", action="store_true",
                         help="vary the reference's M1 VAE (label_weight=0, "
-                        "augmentation='none') instead of the semi-supervised default")
+                        "augmentation='none', encoder='mlp') "
+                        "instead of the semi-supervised default")
 
     demo = sub.add_parser("demo", help="quick semi-supervised run: VAE+SVC vs SVC on pixels",
                           description="Train a VAE on Fashion-MNIST (labeled + unlabeled "
