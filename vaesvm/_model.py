@@ -129,7 +129,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 class VAE(nn.Module):
-    """Variational autoencoder with MLP encoder and decoder (Kingma & Welling, 2014).
+    """Variational autoencoder, MLP or convolutional encoder, MLP decoder (Kingma & Welling, 2014).
 
     The encoder maps ``x`` to the mean and log-variance of a diagonal Gaussian
     q(z | x); the decoder maps ``z`` to the parameters of p(x | z): Bernoulli

@@ -50,7 +50,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     n_components : int, default=50
         Dimension of the latent space (the number of output features).
     hidden_layer_sizes : int or sequence of int, default=(600, 600)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+        Widths of the encoder's hidden layers; the decoder mirrors them. With
+        ``encoder="conv"`` the convolutions take the place of the first one in
+        the encoder (its width still sets the decoder's last hidden layer).
     encoder : {"auto", "mlp", "conv"}, default="auto"
         Encoder architecture. ``"mlp"``: dense layers ``hidden_layer_sizes``.
         ``"conv"``: two 5x5, stride-2 convolutions (16 and 32 channels) take the
