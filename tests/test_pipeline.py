@@ -4,6 +4,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
@@ -102,7 +103,9 @@ def test_minus_one_labels_in_front_of_self_training(blobs, fast_params):
     rng = np.random.RandomState(0)
     y_semi[rng.rand(len(y)) > 0.1] = -1  # ~10% labeled
     pipe = Pipeline([("vae", VAETransformer(**{**fast_params, "max_epochs": 10})),
-                     ("selftrain", SelfTrainingClassifier(SVC(probability=True, random_state=0)))])
+                     # SVC(probability=True) is deprecated from scikit-learn 1.9 on
+                     ("selftrain", SelfTrainingClassifier(
+                         CalibratedClassifierCV(SVC(random_state=0), ensemble=False)))])
     pipe.fit(X, y_semi)
     assert pipe.score(X, y) > 0.9
     assert set(pipe.classes_) == {0, 1}
