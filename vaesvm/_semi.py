@@ -88,6 +88,11 @@ def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np
     return codes, classes
 
 
+def _auto_image(n_features: int, likelihood: str) -> bool:
+    """The ``"auto"`` rule of image-only settings: square images, Bernoulli likelihood."""
+    return infer_image_shape(n_features) is not None and likelihood == "bernoulli"
+
+
 def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) -> str:
     """Turn ``augmentation="auto"`` into a concrete choice and check explicit ones.
 
@@ -107,7 +112,7 @@ def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) ->
     """
     square = infer_image_shape(n_features) is not None
     if augmentation == "auto":
-        return "shift_flip" if square and likelihood == "bernoulli" else "none"
+        return "shift_flip" if _auto_image(n_features, likelihood) else "none"
     if augmentation != "none" and not square:
         raise ValueError(
             f"augmentation={augmentation!r} needs square images (n_features = side * "
@@ -141,7 +146,7 @@ def resolve_encoder(encoder: str, n_features: int, likelihood: str
     """
     shape = infer_image_shape(n_features)
     if encoder == "auto":
-        encoder = "conv" if shape is not None and likelihood == "bernoulli" else "mlp"
+        encoder = "conv" if _auto_image(n_features, likelihood) else "mlp"
     if encoder == "conv" and shape is None:
         raise ValueError(
             f"encoder='conv' needs square images (n_features = side * side with side "
