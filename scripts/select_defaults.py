@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
-from vaesvm.experiments import tuned_svc
+from vaesvm.experiments import M1_PARAMS, tuned_svc
 
 VARIANTS = {
     "default": {},
@@ -82,7 +82,7 @@ def main() -> None:
         else:
             start = time.time()
             # these experiments chose the plain M1 VAE's settings (before issue 5)
-            vae = VAETransformer(**{"augmentation": "none", "encoder": "mlp", **params}).fit(X)
+            vae = VAETransformer(**{**M1_PARAMS, **params}).fit(X)
             Z, train_s, val_elbo = vae.transform(X), time.time() - start, vae.score(X[val])
             if args.cache:
                 np.savez(cached, Z=Z, train_s=train_s, elbo=val_elbo)

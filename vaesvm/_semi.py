@@ -88,9 +88,24 @@ def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np
     return codes, classes
 
 
-def _auto_image(n_features: int, likelihood: str) -> bool:
-    """The ``"auto"`` rule of image-only settings: square images, Bernoulli likelihood."""
-    return infer_image_shape(n_features) is not None and likelihood == "bernoulli"
+def _resolve_image_option(param: str, value: str, image_choice: str, plain_choice: str,
+                          n_features: int, likelihood: str) -> str:
+    """The rule shared by the image-only options (``augmentation``, ``encoder``).
+
+    ``"auto"`` gives ``image_choice`` for square images (side >= 8) under the
+    Bernoulli likelihood, else ``plain_choice``; an explicit value other than
+    ``plain_choice`` needs square images and raises ValueError otherwise.
+    """
+    square = infer_image_shape(n_features) is not None
+    if value == "auto":
+        return image_choice if square and likelihood == "bernoulli" else plain_choice
+    if value != plain_choice and not square:
+        raise ValueError(
+            f"{param}={value!r} needs square images (n_features = side * side with side "
+            f">= 8); X has {n_features} features. Use {param}={plain_choice!r} for other "
+            "data."
+        )
+    return value
 
 
 def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) -> str:
@@ -110,16 +125,8 @@ def resolve_augmentation(augmentation: str, n_features: int, likelihood: str) ->
     str
         ``"none"``, ``"shift"`` or ``"shift_flip"``.
     """
-    square = infer_image_shape(n_features) is not None
-    if augmentation == "auto":
-        return "shift_flip" if _auto_image(n_features, likelihood) else "none"
-    if augmentation != "none" and not square:
-        raise ValueError(
-            f"augmentation={augmentation!r} needs square images (n_features = side * "
-            f"side with side >= 8); X has {n_features} features. Use "
-            "augmentation='none' for other data."
-        )
-    return augmentation
+    return _resolve_image_option("augmentation", augmentation, "shift_flip", "none",
+                                 n_features, likelihood)
 
 
 def resolve_encoder(encoder: str, n_features: int, likelihood: str
@@ -144,15 +151,8 @@ def resolve_encoder(encoder: str, n_features: int, likelihood: str
     image_shape : (int, int) or None
         The image shape for ``"conv"``, else None.
     """
-    shape = infer_image_shape(n_features)
-    if encoder == "auto":
-        encoder = "conv" if _auto_image(n_features, likelihood) else "mlp"
-    if encoder == "conv" and shape is None:
-        raise ValueError(
-            f"encoder='conv' needs square images (n_features = side * side with side "
-            f">= 8); X has {n_features} features. Use encoder='mlp' for other data."
-        )
-    return encoder, shape if encoder == "conv" else None
+    encoder = _resolve_image_option("encoder", encoder, "conv", "mlp", n_features, likelihood)
+    return encoder, infer_image_shape(n_features) if encoder == "conv" else None
 
 
 def make_augment(augmentation: str, n_features: int) -> ImageAugment:
