@@ -204,8 +204,10 @@ def test_denoising_reconstructs_the_original_image(fast_params):
 
 def test_auto_label_weight_grows_with_the_labels(blobs, fast_params):
     assert resolve_label_weight("auto", 30) == 0.3  # floor
-    assert resolve_label_weight("auto", 100) == pytest.approx(1 / 3)
-    assert resolve_label_weight("auto", 1000) == pytest.approx(10 / 3)
+    assert resolve_label_weight("auto", 100) == pytest.approx(2 / 3)
+    assert resolve_label_weight("auto", 600) == pytest.approx(4.0)
+    assert resolve_label_weight("auto", 1000) == pytest.approx(20 / 3)
+    assert resolve_label_weight("auto", 1500) == 10.0
     assert resolve_label_weight("auto", 3000) == 10.0
     assert resolve_label_weight("auto", 60000) == 10.0  # cap
     assert resolve_label_weight(2.5, 100) == 2.5

@@ -36,7 +36,7 @@ STUDY_NOTE = (
     "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
     "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
     "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
-    "label count (labels in the loss, weighted by label_weight='auto' = labels / 300 in "
+    "label count (labels in the loss, weighted by label_weight='auto' = labels / 150 in "
     "[0.3, 10], shift/flip augmentation, denoising, convolutional encoder). The VAE "
     "rows are the reference's M1 recipe: one MLP VAE per seed trained on all 60,000 "
     "train images "

@@ -16,9 +16,9 @@ __all__ = ["AUTO_LABEL_WEIGHT", "check_labels", "make_augment", "resolve_augment
            "resolve_encoder", "resolve_label_weight", "uses_labels"]
 
 #: ``label_weight="auto"``: n_labeled / SCALE, clipped to [LOW, HIGH]. Chosen on
-#: validation data (10,000 held-out train images) at 100, 1000 and 3000 labels; see
+#: validation data (10,000 held-out train images) at 100, 600, 1000 and 3000 labels; see
 #: the user guide's section on the semi-supervised objective.
-AUTO_LABEL_WEIGHT = {"scale": 300.0, "low": 0.3, "high": 10.0}
+AUTO_LABEL_WEIGHT = {"scale": 150.0, "low": 0.3, "high": 10.0}
 
 
 def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
@@ -178,8 +178,8 @@ def resolve_label_weight(label_weight: float | str, n_labeled: int) -> float:
     Returns
     -------
     float
-        ``n_labeled / 300`` clipped to [0.3, 10] for ``"auto"`` (0.33 at 100
-        labels, 3.3 at 1000, 10 from 3000 on), else ``label_weight``.
+        ``n_labeled / 150`` clipped to [0.3, 10] for ``"auto"`` (0.67 at 100
+        labels, 4 at 600, 6.7 at 1000, 10 from 1500 on), else ``label_weight``.
     """
     if label_weight != "auto":
         return float(label_weight)

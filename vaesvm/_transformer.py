@@ -83,9 +83,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         classifier head on the latent mean is trained jointly with the VAE and
         its cross-entropy on the labeled rows, times ``label_weight``, is added
         to the loss, so the codes separate the classes. ``"auto"``: the number
-        of labeled rows / 300, clipped to [0.3, 10] (0.33 at 100 labels, 3.3 at
-        1000, 10 from 3000 on: more labels can carry more weight before the
-        codes overfit them); the value used is in ``label_weight_``. 0 trains
+        of labeled rows / 150, clipped to [0.3, 10] (0.67 at 100 labels, 4 at
+        600, 6.7 at 1000, 10 from 1500 on: more labels can carry more weight
+        before the codes overfit them); the value used is in ``label_weight_``. 0 trains
         the plain (unsupervised) VAE and ignores ``y``.
     labeled_batch_size : int, default=64
         With labels, every training batch gets this many extra labeled rows
