@@ -19,6 +19,7 @@ from .experiments import (
     run_study,
     versions,
 )
+from ._semi import AUTO_LABEL_WEIGHT_RULE
 from .report import ResultsWriter
 
 __all__ = ["QUICK", "make_config", "run_command"]
@@ -36,10 +37,10 @@ STUDY_NOTE = (
     "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
     "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
     "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
-    "label count (labels in the loss, weighted by label_weight='auto' = labels / 150 in "
-    "[0.3, 10], shift/flip augmentation, denoising, convolutional encoder). The VAE "
-    "rows are the reference's M1 recipe: one MLP VAE per seed trained on all 60,000 "
-    "train images "
+    f"label count (labels in the loss, weighted by label_weight='auto' = "
+    f"{AUTO_LABEL_WEIGHT_RULE}, shift/flip augmentation, denoising, convolutional "
+    "encoder). The VAE rows are the reference's M1 recipe: one MLP VAE per seed "
+    "trained on all 60,000 train images "
     "without labels or augmentation and shared by every label count of that seed, as "
     "in the reference study. The SVCs on latent means are scikit-learn's default RBF "
     "SVC (C=1, gamma='scale'); the pixel and PCA SVCs choose C in {1, 10, 100} and "

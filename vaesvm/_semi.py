@@ -12,13 +12,16 @@ from sklearn.utils.multiclass import type_of_target
 
 from ._augment import ImageAugment, infer_image_shape
 
-__all__ = ["AUTO_LABEL_WEIGHT", "check_labels", "make_augment", "resolve_augmentation",
-           "resolve_encoder", "resolve_label_weight", "uses_labels"]
+__all__ = ["AUTO_LABEL_WEIGHT", "AUTO_LABEL_WEIGHT_RULE", "check_labels", "make_augment",
+           "resolve_augmentation", "resolve_encoder", "resolve_label_weight", "uses_labels"]
 
 #: ``label_weight="auto"``: n_labeled / SCALE, clipped to [LOW, HIGH]. Chosen on
 #: validation data (10,000 held-out train images) at 100, 600, 1000 and 3000 labels; see
 #: the user guide's section on the semi-supervised objective.
 AUTO_LABEL_WEIGHT = {"scale": 150.0, "low": 0.3, "high": 10.0}
+#: The rule in words, for reports and labels: "labels / 150 in [0.3, 10]".
+AUTO_LABEL_WEIGHT_RULE = ("labels / {scale:g} in [{low:g}, {high:g}]"
+                          .format(**AUTO_LABEL_WEIGHT))
 
 
 def _unlabeled_mask(y: np.ndarray) -> np.ndarray:

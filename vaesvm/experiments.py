@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ._semi import uses_labels
+from ._semi import AUTO_LABEL_WEIGHT_RULE, uses_labels
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
@@ -109,7 +109,7 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                          ("M1: MLP, no labels, no augmentation", dict(M1_PARAMS)),
                          ("labels, no augmentation", {"augmentation": "none"}),
                          ("augmentation, no labels", {"label_weight": 0.0})],
-    "label_weight": [("auto (labels / 150 in [0.3, 10])", {}),
+    "label_weight": [(f"auto ({AUTO_LABEL_WEIGHT_RULE})", {}),
                      ("0.3", {"label_weight": 0.3}), ("1", {"label_weight": 1.0}),
                      ("3", {"label_weight": 3.0}), ("10", {"label_weight": 10.0})],
     "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
