@@ -5,7 +5,9 @@
    DataLoader as the "before" reference). Interleaved repeats, medians.
 2. Achieved training FLOP/s (matmul FLOPs of the model) as a fraction of this machine's
    float32 ``torch.mm`` rate, measured here.
-3. ``transform`` throughput vs. a bare ``torch.no_grad()`` encoder pass.
+3. ``transform`` throughput (without propagation) vs. a bare ``torch.no_grad()``
+   encoder pass; 3b. what embedding propagation adds to ``fit`` (the graph of 60k codes)
+   and to ``transform`` (10,000 new codes), as multiples of that encoder pass.
 4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess.
 5. ``GridSearchCV``: 2 VAE settings x 4 SVC settings x 3 folds with and without
    ``Pipeline(memory=...)`` (VAE fits counted), and ``n_jobs=1`` vs ``n_jobs=2``.
@@ -33,6 +35,7 @@ from torch.utils.data import DataLoader
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
 from vaesvm._model import VAE, ELBOLoss
 from vaesvm._net import VAENet
+from vaesvm._propagation import nearest_neighbors, propagate, smooth
 from vaesvm.experiments import M1_PARAMS
 
 
@@ -95,6 +98,24 @@ def peak_mm_flops(n: int = 4096, repeats: int = 5) -> float:
     for _ in range(repeats):
         torch.mm(a, b)
     return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def propagation_seconds(vae: VAETransformer, X: np.ndarray, repeats: int) -> tuple[float, float]:
+    """Median seconds of what propagation adds to ``fit`` and to ``transform``.
+
+    ``fit``: the 10-nearest-neighbour graph of the codes of ``X`` and 10 steps;
+    ``transform``: the neighbours of 10,000 new codes and one step.
+    """
+    codes = torch.from_numpy(vae.encode(X))
+    graph, new = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        F = propagate(codes, nearest_neighbors(codes, codes, 10), 0.9, 10)
+        graph.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        smooth(codes[:10000], nearest_neighbors(codes[:10000], codes, 10), F, 0.9)
+        new.append(time.perf_counter() - start)
+    return statistics.median(graph), statistics.median(new)
 
 
 def bare_transform(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> float:
@@ -186,7 +207,9 @@ def main() -> None:
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
 
-    vae = VAETransformer(max_epochs=1, device="cpu", random_state=0).fit(X[:2048])
+    # the encoder pass itself: embedding propagation is timed separately ([3b])
+    vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
+                         propagation_alpha=0.0).fit(X[:2048])
     bare, ours = [], []
     for _ in range(args.repeats):
         bare.append(bare_transform(vae.net_.module_, X_t, 4096))
@@ -196,6 +219,10 @@ def main() -> None:
     b, o = statistics.median(bare), statistics.median(ours)
     print(f"[3] transform 60k: bare encoder {len(X) / b:8.0f} img/s | VAETransformer "
           f"{len(X) / o:8.0f} img/s, time ratio {o / b:.3f}", flush=True)
+    graph, new = propagation_seconds(vae, X, args.repeats)
+    print(f"[3b] embedding propagation: graph of {len(X)} codes {graph:.2f} s = "
+          f"{graph / b:.2f}x the bare encoder pass over them; mapping 10,000 new codes "
+          f"{new:.2f} s = {new / b:.2f}x", flush=True)
 
     data_mib, before, peak_rss = fit_memory()
     print(f"[4] fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "

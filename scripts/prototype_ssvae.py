@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--channels", type=int, nargs=2, default=[16, 32])
     ap.add_argument("--svc-c", type=float, nargs="*", default=[],
                     help="also score SVCs with these C values (gamma='scale')")
+    ap.add_argument("--save-codes", default=None,
+                    help="folder: save the latent means of all train images at every evaluation")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -202,6 +204,11 @@ def main() -> None:
                     Z = torch.cat([model.encode(X[i:i + 4096])[0] for i in range(0, len(X), 4096)])
                     h_acc = (head(Z[val]).argmax(1).numpy() == y[val]).mean()
                 Z = Z.numpy()
+                if args.save_codes:
+                    import os
+                    os.makedirs(args.save_codes, exist_ok=True)
+                    np.savez(os.path.join(args.save_codes, f"L{args.labels}_s{seed}_e{epoch}.npz"),
+                             Z=Z, lab=lab, val=val)
                 svc = SVC().fit(Z[lab], y[lab])
                 s_acc = svc.score(Z[val], y[val])
                 row = dict(seed=seed, epoch=epoch, svc=round(100 * s_acc, 2),

@@ -19,6 +19,7 @@ from .experiments import (
     run_study,
     versions,
 )
+from ._propagation import AUTO_PROPAGATION_RULE
 from ._semi import AUTO_LABEL_WEIGHT_RULE
 from .report import ResultsWriter
 
@@ -39,9 +40,12 @@ STUDY_NOTE = (
     "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
     f"label count (labels in the loss, weighted by label_weight='auto' = "
     f"{AUTO_LABEL_WEIGHT_RULE}, shift/flip augmentation, denoising, convolutional "
-    "encoder). The VAE rows are the reference's M1 recipe: one MLP VAE per seed "
+    "encoder), whose transform smooths the latent means over the 10-nearest-neighbour "
+    "graph of the training codes (embedding propagation, propagation_alpha='auto' = "
+    f"{AUTO_PROPAGATION_RULE}); SS-VAE means + SVC is the same VAE's latent means "
+    "without propagation. The VAE rows are the reference's M1 recipe: one MLP VAE per seed "
     "trained on all 60,000 train images "
-    "without labels or augmentation and shared by every label count of that seed, as "
+    "without labels, augmentation or propagation and shared by every label count of that seed, as "
     "in the reference study. The SVCs on latent means are scikit-learn's default RBF "
     "SVC (C=1, gamma='scale'); the pixel and PCA SVCs choose C in {1, 10, 100} and "
     "gamma in {0.25, 1, 4} x the 'scale' value by stratified k-fold CV on the labeled "
@@ -118,7 +122,8 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
         vaes.setdefault("m1" if n is None else "ss", (seed, vae))
 
     if kind == "study":
-        per_label = len(config.methods) + any(METHODS[m][0] == "ssvae" for m in config.methods)
+        per_label = len(config.methods) + any(METHODS[m][0] in ("ssvae", "ssvae_mu")
+                                              for m in config.methods)
         steps = len(config.seeds) * (1 + len(config.n_labels) * per_label)
         progress = _Progress(steps)
         try:

@@ -20,6 +20,7 @@ from skorch.callbacks import PassthroughScoring, ProgressBar
 from ._augment import AUGMENTATIONS
 from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS, VAE, ELBOLoss
 from ._net import KLWarmup, TensorBatchIterator, VAENet
+from ._propagation import nearest_neighbors, propagate, resolve_propagation_alpha, smooth
 from ._semi import (
     check_labels,
     make_augment,
@@ -42,8 +43,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ``fit`` trains a VAE (Kingma & Welling, 2014) on the rows of ``X`` together
     with the optional ``X_unlabeled``; ``transform`` returns the latent means
     mu(x), a compact code on which any scikit-learn classifier can be trained
-    (the "M1" recipe of Kingma et al., 2014). Training runs on a skorch
-    ``NeuralNet`` built inside ``fit`` (attribute ``net_``).
+    (the "M1" recipe of Kingma et al., 2014), smoothed over the neighbourhood
+    graph of the training codes unless ``propagation_alpha=0`` (see below).
+    Training runs on a skorch ``NeuralNet`` built inside ``fit`` (attribute
+    ``net_``).
 
     Parameters
     ----------
@@ -104,6 +107,28 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         copy (a denoising VAE; Im et al., 2017) instead of the augmented image
         itself, so the codes ignore the small shifts and flips rather than
         encode them. No effect without augmentation.
+    propagation_alpha : float in [0, 1) or "auto", default="auto"
+        Embedding propagation (Rodriguez et al., 2020): after training, the
+        latent means of all training rows (``X`` and ``X_unlabeled``) are
+        smoothed over their ``n_neighbors``-nearest-neighbour graph by
+        ``propagation_steps`` iterations of ``F <- (1 - alpha) mu + alpha *
+        mean of F over the neighbours`` (the iteration of label spreading, Zhou
+        et al., 2004, applied to the codes), and ``transform`` returns
+        ``(1 - alpha) mu(x) + alpha * mean of F over the n_neighbors training
+        codes nearest to mu(x)``. Codes of one dense region move together, so
+        a few labeled rows stand for their whole region. 0: ``transform``
+        returns the latent means themselves. ``"auto"``: 0.9 up to 1000
+        labeled rows (and without labels), then falling linearly to 0.5 at
+        3000 labeled rows and held there (with many labels strong smoothing
+        blurs boundaries the classifier can draw itself); the value used is in
+        ``propagation_alpha_``. The fitted transformer keeps the
+        training codes (``graph_codes_``, ``propagated_codes_``: 2 x n_rows x
+        n_components float32).
+    n_neighbors : int, default=10
+        Neighbours per node of the propagation graph (capped at the number of
+        training rows).
+    propagation_steps : int, default=10
+        Iterations of the propagation.
     max_epochs : int, default=30
         Number of passes over the training data.
     batch_size : int, default=256
@@ -146,6 +171,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         labels).
     n_iter_ : int
         Number of epochs run.
+    propagation_alpha_ : float
+        The propagation weight used (0.0: none).
+    graph_codes_ : ndarray of shape (n_rows, n_components) or None
+        Latent means of the training rows, the nodes of the propagation graph;
+        None when ``propagation_alpha=0``.
+    propagated_codes_ : ndarray of shape (n_rows, n_components) or None
+        Their propagated codes; None when ``propagation_alpha=0``.
     device_ : str
         The device training ran on.
     n_features_in_ : int
@@ -189,6 +221,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
         "augmentation": [StrOptions({"auto", *AUGMENTATIONS})],
         "denoising": ["boolean"],
+        "propagation_alpha": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "propagation_steps": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -212,6 +247,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         labeled_batch_size: int = 64,
         augmentation: str = "auto",
         denoising: bool = True,
+        propagation_alpha: float | str = "auto",
+        n_neighbors: int = 10,
+        propagation_steps: int = 10,
         max_epochs: int = 30,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -231,6 +269,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.labeled_batch_size = labeled_batch_size
         self.augmentation = augmentation
         self.denoising = denoising
+        self.propagation_alpha = propagation_alpha
+        self.n_neighbors = n_neighbors
+        self.propagation_steps = propagation_steps
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -330,6 +371,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             iterator_train__denoise=self.denoising,
             iterator_valid=TensorBatchIterator,
             iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,
+            iterator_valid__seed=0,  # never shuffles; no draw from torch's global RNG
             train_split=None,
             callbacks=callbacks,
             verbose=int(self.verbose > 0),
@@ -353,6 +395,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             keys["classification"] = "train_classification"
         self.history_ = [{k: row[v] for k, v in keys.items()} for row in net.history]
         self.n_iter_ = len(self.history_)
+        self.propagation_alpha_ = resolve_propagation_alpha(self.propagation_alpha, n_labeled)
+        self.graph_codes_ = self.propagated_codes_ = None
+        if self.propagation_alpha_ > 0:
+            codes = torch.from_numpy(self._latent_means(X))
+            neighbors = nearest_neighbors(codes, codes, min(self.n_neighbors, len(codes)))
+            self.graph_codes_ = codes.numpy()
+            self.propagated_codes_ = propagate(codes, neighbors, self.propagation_alpha_,
+                                               self.propagation_steps).numpy()
         return self
 
     # --------------------------------------------------------------- inference
@@ -361,8 +411,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Number of output features, used by ``get_feature_names_out``."""
         return self.n_components
 
-    def transform(self, X) -> np.ndarray:
-        """Return the latent means mu(x).
+    def _latent_means(self, X: np.ndarray) -> np.ndarray:
+        """Posterior means mu(x) of validated rows ``X``."""
+        return self.net_.map_batches(X, lambda m, x: m.encode(x)[0])
+
+    def encode(self, X) -> np.ndarray:
+        """Return the latent means mu(x) themselves, without embedding propagation.
 
         Parameters
         ----------
@@ -372,11 +426,38 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Returns
         -------
         ndarray of shape (n_samples, n_components), dtype float32
-            Posterior means of the latent code.
+            Posterior means of the latent code (what :meth:`transform` returns
+            with ``propagation_alpha=0``).
+        """
+        check_is_fitted(self)
+        return self._latent_means(self._check_X(X, reset=False))
+
+    def transform(self, X) -> np.ndarray:
+        """Return the latent means mu(x), smoothed over the training codes' graph.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components), dtype float32
+            Posterior means of the latent code; with ``propagation_alpha`` > 0
+            each one mixed with the propagated codes of its ``n_neighbors``
+            nearest training codes (see the class docstring). Every row is
+            mapped on its own: the result does not depend on the other rows.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        return self.net_.map_batches(X, lambda m, x: m.encode(x)[0])
+        mu = self._latent_means(X)
+        if self.graph_codes_ is None:
+            return mu
+        graph = torch.from_numpy(self.graph_codes_)
+        codes = torch.from_numpy(mu)
+        neighbors = nearest_neighbors(codes, graph, min(self.n_neighbors, len(graph)))
+        return smooth(codes, neighbors, torch.from_numpy(self.propagated_codes_),
+                      self.propagation_alpha_).numpy()
 
     def inverse_transform(self, X) -> np.ndarray:
         """Decode latent codes to the mean of p(x | z).

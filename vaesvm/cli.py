@@ -71,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "semi-supervised terms, KL weight, batch norm, activation "
                             "and latent size.")
     _common(ablate, labels=(100, 1000), seeds=1, epochs=30, out="results/ablation")
-    from .experiments import ABLATIONS
+    from .experiments import ABLATIONS, M1_PARAMS
 
     ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
                         default=list(ABLATIONS), help="factors to vary (default: all)")
     ablate.add_argument("--plain-vae", action="store_true",
-                        help="vary the reference's M1 VAE (label_weight=0, "
-                        "augmentation='none', encoder='mlp') "
-                        "instead of the semi-supervised default")
+                        help="vary the reference's M1 VAE ("
+                        + ", ".join(f"{k}={v!r}" for k, v in M1_PARAMS.items())
+                        + ") instead of the semi-supervised default")
 
     demo = sub.add_parser("demo", help="quick semi-supervised run: VAE+SVC vs SVC on pixels",
                           description="Train a VAE on Fashion-MNIST (labeled + unlabeled "

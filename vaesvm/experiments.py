@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from ._semi import AUTO_LABEL_WEIGHT_RULE, uses_labels
+from ._propagation import AUTO_PROPAGATION_RULE
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
@@ -88,10 +89,13 @@ def _default_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstim
 #: dimensions), so no features are standardized.
 #: "SS-VAE + SVC" is the package default: ``Pipeline([("vae", VAETransformer()),
 #: ("svc", SVC())]).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)``, one VAE per seed and
-#: label count (the labels shape it). "VAE" rows are the reference's M1 recipe: one
-#: MLP VAE per seed trained without labels or augmentation, shared by the label counts.
+#: label count (the labels shape it). "SS-VAE means + SVC": the same VAE's latent
+#: means without embedding propagation (``VAETransformer.encode``). "VAE" rows are the
+#: reference's M1 recipe: one MLP VAE per seed trained without labels, augmentation or
+#: propagation, shared by the label counts.
 METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
     "SS-VAE + SVC": ("ssvae", _default_svc, False),
+    "SS-VAE means + SVC": ("ssvae_mu", _default_svc, False),
     "VAE + SVC": ("vae", _default_svc, False),
     "VAE + LogReg": ("vae", _logreg, False),
     "SVC (pixels)": ("pixels", tuned_svc, False),
@@ -100,12 +104,13 @@ METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
 }
 
 #: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation.
-M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encoder": "mlp"}
+M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encoder": "mlp",
+                             "propagation_alpha": 0.0}
 
 #: factor -> list of (label, VAETransformer parameters). Every factor varies the
 #: package default (the semi-supervised VAE) one setting at a time.
 ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "semi_supervision": [("default (labels + shift_flip, denoising, conv)", {}),
+    "semi_supervision": [("default (labels + shift_flip, denoising, conv, propagation)", {}),
                          ("M1: MLP, no labels, no augmentation", dict(M1_PARAMS)),
                          ("labels, no augmentation", {"augmentation": "none"}),
                          ("augmentation, no labels", {"label_weight": 0.0})],
@@ -115,6 +120,11 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
                      ("shift_flip", {})],
     "denoising": [("on", {}), ("off", {"denoising": False})],
+    "propagation": [(f"auto ({AUTO_PROPAGATION_RULE})", {}),
+                    ("off (latent means)", {"propagation_alpha": 0.0}),
+                    ("0.5", {"propagation_alpha": 0.5}), ("0.9", {"propagation_alpha": 0.9}),
+                    ("0.99", {"propagation_alpha": 0.99}),
+                    ("30 neighbours", {"n_neighbors": 30})],
     "encoder": [("conv (auto)", {}), ("mlp", {"encoder": "mlp"})],
     "kl_weight": [("0.1", {"kl_weight": 0.1}), ("0.5", {"kl_weight": 0.5}),
                   ("1", {}), ("2", {"kl_weight": 2.0}),
@@ -225,13 +235,14 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             # labeled rows and test set per feature kind
             subset = {k: (train[lab], test) for k, (train, test) in features.items()}
             ss_info: dict[str, Any] = {}
-            if "ssvae" in needs:
+            if needs & {"ssvae", "ssvae_mu"}:
                 if progress:
                     progress(f"seed {seed}, {n} labels: training SS-VAE")
                 pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
                 pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
                 ss = pipe.named_steps["vae"]
                 subset["ssvae"] = (ss.transform(X_train[lab]), ss.transform(data.X_test))
+                subset["ssvae_mu"] = (ss.encode(X_train[lab]), ss.encode(data.X_test))
                 ss_info = {"vae_train_seconds": sum(h["dur"] for h in ss.history_),
                            "vae_test_elbo": ss.score(data.X_test),
                            "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}

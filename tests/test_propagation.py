@@ -1,0 +1,123 @@
+"""Embedding propagation: the graph helpers and the transformer's use of them."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.neighbors import NearestNeighbors
+
+from vaesvm import VAETransformer
+from vaesvm._propagation import nearest_neighbors, propagate, resolve_propagation_alpha, smooth
+
+
+def test_nearest_neighbors_match_sklearn():
+    rng = np.random.RandomState(0)
+    R = rng.randn(300, 5).astype(np.float32)
+    Q = rng.randn(40, 5).astype(np.float32)
+    got = nearest_neighbors(torch.from_numpy(Q), torch.from_numpy(R), 7).numpy()
+    want = NearestNeighbors(n_neighbors=7).fit(R).kneighbors(Q, return_distance=False)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_nearest_neighbors_by_blocks(monkeypatch):
+    """Small distance blocks give the same answer as one block."""
+    import vaesvm._propagation as prop
+
+    rng = np.random.RandomState(1)
+    R = torch.from_numpy(rng.randn(100, 3).astype(np.float32))
+    whole = nearest_neighbors(R, R, 4)
+    monkeypatch.setattr(prop, "_MAX_BLOCK", 250)  # 2 query rows per block
+    np.testing.assert_array_equal(prop.nearest_neighbors(R, R, 4).numpy(), whole.numpy())
+    assert (whole[:, 0] == torch.arange(100)).all()  # every point is its own nearest
+
+
+def test_propagate_converges_to_the_closed_form():
+    """F = (1 - a) (I - a P)^-1 Z, the fixed point of the iteration."""
+    rng = np.random.RandomState(0)
+    Z = torch.from_numpy(rng.randn(30, 2))
+    nbrs = nearest_neighbors(Z, Z, 4)
+    P = torch.zeros(30, 30, dtype=Z.dtype)
+    P.scatter_(1, nbrs, 0.25)
+    closed = 0.5 * torch.linalg.solve(torch.eye(30, dtype=Z.dtype) - 0.5 * P, Z)
+    np.testing.assert_allclose(propagate(Z, nbrs, 0.5, 60).numpy(), closed.numpy(), atol=1e-12)
+    np.testing.assert_array_equal(propagate(Z, nbrs, 0.0, 5).numpy(), Z.numpy())
+    np.testing.assert_allclose(smooth(Z, nbrs, Z, 1.0).numpy(), Z[nbrs].mean(1).numpy())
+
+
+def test_propagation_shrinks_clusters_and_keeps_them_apart():
+    """Codes of a dense region move together; separate regions stay apart."""
+    rng = np.random.RandomState(0)
+    Z = torch.from_numpy(np.concatenate([rng.randn(200, 2), rng.randn(200, 2) + 10]))
+    F = propagate(Z, nearest_neighbors(Z, Z, 10), 0.9, 10)
+    spread = lambda A: float(A[:200].std(0).mean() + A[200:].std(0).mean())  # noqa: E731
+    assert spread(F) < 0.75 * spread(Z)  # 2.0 -> 1.36 here
+    gap = float((F[200:].mean(0) - F[:200].mean(0)).norm())
+    assert gap > 0.95 * float((Z[200:].mean(0) - Z[:200].mean(0)).norm())
+
+
+def test_transform_propagates_and_encode_does_not(blobs, fast_params):
+    X, y = blobs
+    lab = np.r_[0:25, 100:125]
+    X = np.concatenate([X[lab], np.delete(X, lab, axis=0)])
+    vae = VAETransformer(**fast_params).fit(X[:50], y[lab], X_unlabeled=X[50:])
+    mu = vae.encode(X)
+    # the graph holds every training row, X then X_unlabeled
+    np.testing.assert_array_equal(vae.graph_codes_, mu)
+    assert vae.propagated_codes_.shape == mu.shape
+    Z = vae.transform(X)
+    assert Z.dtype == np.float32 and Z.shape == mu.shape
+    assert not np.allclose(Z, mu)
+    # each row is mapped on its own
+    np.testing.assert_allclose(vae.transform(X[:5]), Z[:5], rtol=1e-6, atol=1e-6)
+    # a new point: its own code mixed with its neighbours' propagated codes
+    nbrs = NearestNeighbors(n_neighbors=10).fit(vae.graph_codes_).kneighbors(
+        mu[:3], return_distance=False)
+    assert vae.propagation_alpha_ == 0.9  # "auto" with 50 labels
+    want = 0.1 * mu[:3] + 0.9 * vae.propagated_codes_[nbrs].mean(1)
+    np.testing.assert_allclose(Z[:3], want, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_propagation_alpha_falls_with_the_labels():
+    got = [resolve_propagation_alpha("auto", n) for n in (0, 100, 1000, 2000, 3000, 60000)]
+    np.testing.assert_allclose(got, [0.9, 0.9, 0.9, 0.7, 0.5, 0.5])
+    assert resolve_propagation_alpha(0.3, 100) == 0.3
+    assert resolve_propagation_alpha(0.0, 5000) == 0.0
+
+
+def test_propagation_off_returns_the_latent_means(blobs, fast_params):
+    X, _ = blobs
+    vae = VAETransformer(propagation_alpha=0.0, **fast_params).fit(X)
+    assert vae.graph_codes_ is None and vae.propagated_codes_ is None
+    assert vae.propagation_alpha_ == 0.0
+    np.testing.assert_array_equal(vae.transform(X), vae.encode(X))
+    on = VAETransformer(**fast_params).fit(X)
+    # propagation happens after training: the network is the same
+    np.testing.assert_array_equal(on.encode(X), vae.encode(X))
+
+
+def test_more_neighbours_than_rows_and_persistence(blobs, fast_params, tmp_path):
+    X, _ = blobs
+    vae = VAETransformer(n_neighbors=500, **fast_params).fit(X[:40])
+    Z = vae.transform(X)
+    assert np.isfinite(Z).all()
+    joblib.dump(vae, tmp_path / "vae.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "vae.joblib").transform(X), Z)
+
+
+def test_propagation_is_reproducible(blobs, fast_params):
+    X, _ = blobs
+    a = VAETransformer(**fast_params).fit(X).transform(X)
+    b = VAETransformer(**fast_params).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"propagation_alpha": 1.0}, "propagation_alpha"),
+    ({"propagation_alpha": -0.1}, "propagation_alpha"),
+    ({"n_neighbors": 0}, "n_neighbors"),
+    ({"propagation_steps": 0}, "propagation_steps"),
+])
+def test_bad_propagation_parameters(blobs, params, match):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=match):
+        VAETransformer(**params).fit(X)
