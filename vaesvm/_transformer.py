@@ -448,9 +448,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             nearest training codes (see the class docstring). Every row is
             mapped on its own: the result does not depend on the other rows.
         """
-        check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        mu = self._latent_means(X)
+        mu = self.encode(X)
         if self.graph_codes_ is None:
             return mu
         graph = torch.from_numpy(self.graph_codes_)

@@ -24,8 +24,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ._semi import AUTO_LABEL_WEIGHT_RULE, uses_labels
 from ._propagation import AUTO_PROPAGATION_RULE
+from ._semi import AUTO_LABEL_WEIGHT_RULE, uses_labels
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
@@ -103,7 +103,8 @@ METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
     "LogReg (pixels)": ("pixels", _logreg, False),
 }
 
-#: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation.
+#: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation, and the
+#: latent means themselves as features (no embedding propagation).
 M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encoder": "mlp",
                              "propagation_alpha": 0.0}
 
