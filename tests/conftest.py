@@ -1,7 +1,15 @@
-"""Shared fixtures: small synthetic data and fast estimator settings."""
+"""Shared fixtures: small synthetic data and fast estimator settings.
+
+torch runs on one intra-op thread in the tests: results do not depend on how busy
+the machine is, and two test processes on a 2-core machine do not spin against each
+other (two 2-thread torch processes ran up to 10x slower than one).
+"""
 
 import numpy as np
 import pytest
+import torch
+
+torch.set_num_threads(1)
 
 #: Settings that train in well under a second on a few hundred rows.
 FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_epochs=3, kl_warmup_epochs=1,

@@ -2,17 +2,20 @@
 
 Both likelihoods are checked. The expected failures, and why:
 
-* ``check_methods_subset_invariance`` (both): torch's float32 matrix products use
-  different blocking for different batch sizes, so transforming a subset of rows
-  gives results that differ from transforming all rows by ~1e-6 (relative); the
-  check demands 1e-7. ``tests/test_transformer.py`` asserts agreement at 1e-5.
+* ``check_methods_subset_invariance`` (both): torch's float32 matrix products may
+  block differently for different batch sizes and thread counts, so transforming a
+  subset of rows can differ from transforming all rows by ~1e-6 (relative), above
+  the check's 1e-7. Whether it does depends on the thread count (with 2 intra-op
+  threads it passed, with 1 it fails), so the expected failure is not strict (an
+  XPASS is reported, not an error). ``tests/test_transformer.py`` asserts agreement
+  at 1e-5.
 * The Bernoulli instance refuses data outside [0, 1] by design (a ValueError that
   says how to rescale; see ``test_bernoulli_range_error``), and the checks listed in
   ``OUT_OF_RANGE_CHECKS`` feed it Gaussian or shifted data. They all pass on the
   Gaussian instance, which accepts any real-valued data.
 """
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from vaesvm import VAETransformer
 
@@ -20,8 +23,9 @@ FAST = dict(n_components=2, hidden_layer_sizes=(8,), max_epochs=2, kl_warmup_epo
             batch_size=16, random_state=0)
 
 SUBSET = {
-    "check_methods_subset_invariance": "float32 GEMM blocking depends on the batch "
-    "size: differences of ~1e-6 relative, above the check's 1e-7 tolerance",
+    "check_methods_subset_invariance": "float32 GEMM blocking may depend on the batch "
+    "size and thread count: differences of ~1e-6 relative, above the check's 1e-7 "
+    "tolerance (non-strict: passes at some thread counts)",
 }
 OUT_OF_RANGE_CHECKS = [
     "check_dict_unchanged",
@@ -61,3 +65,8 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_param_validation():
+    """Every parameter's constraint is declared and enforced before any training."""
+    check_param_validation("VAETransformer", VAETransformer(**FAST))

@@ -2,12 +2,11 @@
 
 import joblib
 import numpy as np
-import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
 from vaesvm import VAETransformer
-from vaesvm._propagation import nearest_neighbors, propagate, resolve_propagation_alpha, smooth
+from vaesvm._propagation import EmbeddingPropagation, nearest_neighbors, propagate, smooth
 
 
 def test_nearest_neighbors_match_sklearn():
@@ -62,32 +61,25 @@ def test_transform_propagates_and_encode_does_not(blobs, fast_params):
     vae = VAETransformer(**fast_params).fit(X[:50], y[lab], X_unlabeled=X[50:])
     mu = vae.encode(X)
     # the graph holds every training row, X then X_unlabeled
-    np.testing.assert_array_equal(vae.graph_codes_, mu)
-    assert vae.propagated_codes_.shape == mu.shape
+    np.testing.assert_array_equal(vae.propagation_.codes_, mu)
+    assert vae.propagation_.propagated_.shape == mu.shape
     Z = vae.transform(X)
     assert Z.dtype == np.float32 and Z.shape == mu.shape
     assert not np.allclose(Z, mu)
     # each row is mapped on its own
     np.testing.assert_allclose(vae.transform(X[:5]), Z[:5], rtol=1e-6, atol=1e-6)
     # a new point: its own code mixed with its neighbours' propagated codes
-    nbrs = NearestNeighbors(n_neighbors=10).fit(vae.graph_codes_).kneighbors(
+    nbrs = NearestNeighbors(n_neighbors=10).fit(vae.propagation_.codes_).kneighbors(
         mu[:3], return_distance=False)
     assert vae.propagation_alpha_ == 0.9  # "auto" with 50 labels
-    want = 0.1 * mu[:3] + 0.9 * vae.propagated_codes_[nbrs].mean(1)
+    want = 0.1 * mu[:3] + 0.9 * vae.propagation_.propagated_[nbrs].mean(1)
     np.testing.assert_allclose(Z[:3], want, rtol=1e-5, atol=1e-6)
-
-
-def test_auto_propagation_alpha_falls_with_the_labels():
-    got = [resolve_propagation_alpha("auto", n) for n in (0, 100, 1000, 2000, 3000, 60000)]
-    np.testing.assert_allclose(got, [0.9, 0.9, 0.9, 0.7, 0.5, 0.5])
-    assert resolve_propagation_alpha(0.3, 100) == 0.3
-    assert resolve_propagation_alpha(0.0, 5000) == 0.0
 
 
 def test_propagation_off_returns_the_latent_means(blobs, fast_params):
     X, _ = blobs
     vae = VAETransformer(propagation_alpha=0.0, **fast_params).fit(X)
-    assert vae.graph_codes_ is None and vae.propagated_codes_ is None
+    assert vae.propagation_ is None
     assert vae.propagation_alpha_ == 0.0
     np.testing.assert_array_equal(vae.transform(X), vae.encode(X))
     on = VAETransformer(**fast_params).fit(X)
@@ -104,20 +96,28 @@ def test_more_neighbours_than_rows_and_persistence(blobs, fast_params, tmp_path)
     np.testing.assert_array_equal(joblib.load(tmp_path / "vae.joblib").transform(X), Z)
 
 
-def test_propagation_is_reproducible(blobs, fast_params):
-    X, _ = blobs
-    a = VAETransformer(**fast_params).fit(X).transform(X)
-    b = VAETransformer(**fast_params).fit(X).transform(X)
-    np.testing.assert_array_equal(a, b)
+def test_propagation_object_maps_its_training_codes_like_new_ones():
+    rng = np.random.RandomState(0)
+    codes = torch.from_numpy(rng.randn(300, 4).astype(np.float32))
+    prop = EmbeddingPropagation(alpha=0.8, n_neighbors=6, steps=5)
+    fitted = prop.fit_transform(codes)
+    np.testing.assert_array_equal(prop.codes_, codes.numpy())
+    neighbors = nearest_neighbors(codes, codes, 6)
+    np.testing.assert_array_equal(prop.propagated_, propagate(codes, neighbors, 0.8, 5).numpy())
+    # fit_transform reuses the graph's neighbours: the same as mapping the codes anew
+    np.testing.assert_array_equal(fitted.numpy(), prop.transform(codes).numpy())
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"propagation_alpha": 1.0}, "propagation_alpha"),
-    ({"propagation_alpha": -0.1}, "propagation_alpha"),
-    ({"n_neighbors": 0}, "n_neighbors"),
-    ({"propagation_steps": 0}, "propagation_steps"),
-])
-def test_bad_propagation_parameters(blobs, params, match):
-    X, _ = blobs
-    with pytest.raises(ValueError, match=match):
-        VAETransformer(**params).fit(X)
+def test_fit_transform_encodes_once_and_matches_fit_then_transform(blobs, fast_params,
+                                                                   monkeypatch):
+    X, y = blobs
+    y = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    calls = []
+    original = EmbeddingPropagation.transform
+    monkeypatch.setattr(EmbeddingPropagation, "transform",
+                        lambda self, codes: calls.append(len(codes)) or original(self, codes))
+    Z = VAETransformer(**fast_params).fit_transform(X[:150], y[:150], X_unlabeled=X[150:])
+    assert calls == []  # no neighbour search beyond the graph's own
+    vae = VAETransformer(**fast_params).fit(X[:150], y[:150], X_unlabeled=X[150:])
+    assert Z.shape == (150, 2)
+    np.testing.assert_allclose(Z, vae.transform(X[:150]), rtol=1e-5, atol=1e-6)

@@ -8,23 +8,13 @@ when a garment moves by a pixel or two.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch.nn import functional as F
 
-__all__ = ["AUGMENTATIONS", "ImageAugment", "augment_images", "infer_image_shape"]
+__all__ = ["AUGMENTATIONS", "ImageAugment", "augment_images"]
 
 #: Accepted values of ``VAETransformer(augmentation=...)`` besides ``"auto"``.
 AUGMENTATIONS: tuple[str, ...] = ("none", "shift", "shift_flip")
-
-
-def infer_image_shape(n_features: int) -> tuple[int, int] | None:
-    """Return ``(side, side)`` when ``n_features`` is a square of at least 8 x 8, else None."""
-    side = math.isqrt(int(n_features))
-    if side >= 8 and side * side == n_features:
-        return side, side
-    return None
 
 
 def augment_images(

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring, ProgressBar
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset
 
+from ._augment import ImageAugment
+from ._model import VAE, ELBOLoss
 from ._validation import as_tensor
 
 __all__ = [
@@ -26,7 +28,14 @@ __all__ = [
     "TensorBatchIterator",
     "TensorDataset",
     "VAENet",
+    "build_net",
+    "epoch_history",
+    "fit_seeded",
+    "latent_means",
 ]
+
+#: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
+INFERENCE_BATCH_SIZE = 4096
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -282,3 +291,97 @@ class VAENet(NeuralNet):
         with torch.no_grad():
             outs = [fn(self.module_, unpack_data(batch)[0]).cpu() for batch in iterator]
         return torch.cat(outs).numpy()
+
+
+def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAENet:
+    """The (uninitialized) net that trains one ``VAETransformer``.
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's parameters (``get_params()``).
+    options : FitOptions
+        The resolved ``"auto"`` choices (:mod:`vaesvm._options`).
+    n_features : int
+        Features per row.
+    n_classes : int
+        Classes of the classifier head (0: no head, the plain VAE).
+
+    Returns
+    -------
+    VAENet
+    """
+    p = params
+    augment = None
+    if options.augmentation != "none":
+        augment = ImageAugment(options.image_shape, flip=options.augmentation == "shift_flip")
+    callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"]))]
+    if n_classes:
+        callbacks.append(("train_classification",
+                          PassthroughScoring("train_classification", on_train=True)))
+    if p["verbose"] >= 2:
+        callbacks.append(("progress_bar", ProgressBar()))
+    return VAENet(
+        module=VAE,
+        module__n_features=n_features,
+        module__n_components=p["n_components"],
+        module__hidden_layer_sizes=options.hidden_layer_sizes,
+        module__activation=p["activation"],
+        module__batch_norm=p["batch_norm"],
+        module__likelihood=p["likelihood"],
+        module__n_classes=n_classes,
+        module__encoder=options.encoder,
+        module__image_shape=options.image_shape if options.encoder == "conv" else None,
+        criterion=ELBOLoss,
+        criterion__kl_weight=p["kl_weight"],
+        criterion__label_weight=options.label_weight,
+        optimizer=torch.optim.Adam,
+        lr=p["learning_rate"],
+        max_epochs=p["max_epochs"],
+        batch_size=p["batch_size"],
+        iterator_train=TensorBatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__seed=options.seed,
+        iterator_train__min_batch_size=2 if p["batch_norm"] else 1,
+        iterator_train__labeled_batch_size=p["labeled_batch_size"],
+        iterator_train__augment=augment,
+        iterator_train__denoise=p["denoising"],
+        iterator_valid=TensorBatchIterator,
+        iterator_valid__batch_size=INFERENCE_BATCH_SIZE,
+        iterator_valid__seed=0,  # never shuffles; no draw from torch's global RNG
+        train_split=None,
+        callbacks=callbacks,
+        verbose=int(p["verbose"] > 0),
+        device=options.device,
+    )
+
+
+def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> VAENet:
+    """Initialize and train ``net`` with torch's generators seeded by ``seed``.
+
+    torch's global random state is forked, so the caller's is left as it was.
+    """
+    device = str(net.device)
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        net.fit(X, y)
+    return net
+
+
+#: ``history_`` key -> skorch history key.
+_HISTORY_KEYS = {"epoch": "epoch", "loss": "train_loss", "reconstruction": "train_reconstruction",
+                 "kl": "train_kl", "kl_weight": "kl_weight", "dur": "dur"}
+
+
+def epoch_history(net: VAENet, with_classification: bool) -> list[dict]:
+    """The per-epoch numbers of a trained net, as ``VAETransformer.history_``."""
+    keys = dict(_HISTORY_KEYS)
+    if with_classification:
+        keys["classification"] = "train_classification"
+    return [{k: row[v] for k, v in keys.items()} for row in net.history]
+
+
+def latent_means(net: VAENet, X) -> np.ndarray:
+    """Posterior means mu(x) of validated rows ``X`` (float32, on the CPU)."""
+    return net.map_batches(X, lambda m, x: m.encode(x)[0])

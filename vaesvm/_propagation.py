@@ -20,47 +20,82 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["AUTO_PROPAGATION_RULE", "nearest_neighbors", "propagate",
-           "resolve_propagation_alpha", "smooth"]
-
-#: ``propagation_alpha="auto"``: ``high`` up to ``start`` labeled rows, then
-#: linearly down to ``low`` at ``end`` labeled rows, ``low`` from there on.
-AUTO_PROPAGATION_ALPHA = {"high": 0.9, "low": 0.5, "start": 1000, "end": 3000}
-
-#: The ``"auto"`` rule in words, for docs and result files.
-AUTO_PROPAGATION_RULE = (
-    f"{AUTO_PROPAGATION_ALPHA['high']:g} up to {AUTO_PROPAGATION_ALPHA['start']} labeled "
-    f"rows, falling linearly to {AUTO_PROPAGATION_ALPHA['low']:g} at "
-    f"{AUTO_PROPAGATION_ALPHA['end']} and held there"
-)
+__all__ = ["EmbeddingPropagation", "nearest_neighbors", "propagate", "smooth"]
 
 #: Largest distance block (query rows x reference rows) held in memory at once.
 _MAX_BLOCK = 2**24
 
 
-def resolve_propagation_alpha(alpha: float | str, n_labeled: int) -> float:
-    """Turn ``propagation_alpha="auto"`` into the value used with ``n_labeled`` labels.
+class EmbeddingPropagation:
+    """Embedding propagation over the k-nearest-neighbour graph of training codes.
+
+    ``fit`` joins every training code to its ``n_neighbors`` nearest codes and
+    runs ``steps`` iterations of :func:`propagate`; ``transform`` maps any codes
+    (new or training rows) with one more step against the propagated training
+    codes. ``VAETransformer`` owns one as its fitted ``propagation_``.
 
     Parameters
     ----------
-    alpha : float or "auto"
-        The parameter value; a number is returned unchanged.
-    n_labeled : int
-        Number of labeled training rows (0 without labels).
+    alpha : float
+        Weight of the neighbourhood, in (0, 1).
+    n_neighbors : int
+        Neighbours per node (at most the number of training codes).
+    steps : int
+        Iterations of the propagation.
 
-    Returns
-    -------
-    float
-        For ``"auto"``: 0.9 up to 1000 labeled rows (and without labels),
-        then linearly down to 0.5 at 3000, 0.5 from there on; strong smoothing
-        lets a few labels stand for their whole neighbourhood, while with many
-        labels it blurs boundaries the classifier can already draw.
+    Attributes
+    ----------
+    codes_ : ndarray of shape (n_rows, d), dtype float32
+        The training codes, the nodes of the graph.
+    propagated_ : ndarray of shape (n_rows, d), dtype float32
+        Their propagated codes F.
     """
-    if alpha != "auto":
-        return float(alpha)
-    a = AUTO_PROPAGATION_ALPHA
-    frac = min(1.0, max(0.0, (n_labeled - a["start"]) / (a["end"] - a["start"])))
-    return float(a["high"] + frac * (a["low"] - a["high"]))
+
+    def __init__(self, alpha: float, n_neighbors: int, steps: int) -> None:
+        self.alpha = float(alpha)
+        self.n_neighbors = int(n_neighbors)
+        self.steps = int(steps)
+
+    def fit_transform(self, codes: torch.Tensor) -> torch.Tensor:
+        """Build the graph of ``codes``, propagate, and return ``transform(codes)``.
+
+        The training codes' own neighbours come from the graph itself, so they
+        are not searched twice.
+
+        Parameters
+        ----------
+        codes : torch.Tensor of shape (n_rows, d)
+            Latent means of the training rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_rows, d)
+            What :meth:`transform` returns for ``codes``.
+        """
+        neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
+        propagated = propagate(codes, neighbors, self.alpha, self.steps)
+        self.codes_, self.propagated_ = codes.numpy(), propagated.numpy()
+        return smooth(codes, neighbors, propagated, self.alpha)
+
+    def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
+        """Build the graph of the training ``codes`` and propagate; return ``self``."""
+        self.fit_transform(codes)
+        return self
+
+    def transform(self, codes: torch.Tensor) -> torch.Tensor:
+        """Return ``(1 - alpha) * codes + alpha * mean of F over their nearest training codes``.
+
+        Parameters
+        ----------
+        codes : torch.Tensor of shape (n, d)
+            Codes to map; each row is mapped on its own.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, d)
+        """
+        neighbors = nearest_neighbors(codes, torch.from_numpy(self.codes_), self.n_neighbors)
+        return smooth(codes, neighbors, torch.from_numpy(self.propagated_), self.alpha)
 
 
 def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:

@@ -19,8 +19,7 @@ from .experiments import (
     run_study,
     versions,
 )
-from ._propagation import AUTO_PROPAGATION_RULE
-from ._semi import AUTO_LABEL_WEIGHT_RULE
+from ._options import RULE_TEXTS
 from .report import ResultsWriter
 
 __all__ = ["QUICK", "make_config", "run_command"]
@@ -39,10 +38,10 @@ STUDY_NOTE = (
     "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
     "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
     f"label count (labels in the loss, weighted by label_weight='auto' = "
-    f"{AUTO_LABEL_WEIGHT_RULE}, shift/flip augmentation, denoising, convolutional "
+    f"{RULE_TEXTS['label_weight_rule']}, shift/flip augmentation, denoising, convolutional "
     "encoder), whose transform smooths the latent means over the 10-nearest-neighbour "
     "graph of the training codes (embedding propagation, propagation_alpha='auto' = "
-    f"{AUTO_PROPAGATION_RULE}); SS-VAE means + SVC is the same VAE's latent means "
+    f"{RULE_TEXTS['propagation_rule']}); SS-VAE means + SVC is the same VAE's latent means "
     "without propagation. The VAE rows are the reference's M1 recipe: one MLP VAE per seed "
     "trained on all 60,000 train images "
     "without labels, augmentation or propagation and shared by every label count of that seed, as "

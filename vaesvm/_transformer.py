@@ -15,28 +15,18 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch.callbacks import PassthroughScoring, ProgressBar
 
 from ._augment import AUGMENTATIONS
-from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS, VAE, ELBOLoss
-from ._net import KLWarmup, TensorBatchIterator, VAENet
-from ._propagation import nearest_neighbors, propagate, resolve_propagation_alpha, smooth
-from ._semi import (
-    check_labels,
-    make_augment,
-    resolve_augmentation,
-    resolve_encoder,
-    resolve_label_weight,
-    uses_labels,
-)
-from ._validation import check_hidden_layer_sizes, check_input, resolve_device
+from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
+from ._net import build_net, epoch_history, fit_seeded, latent_means
+from ._options import fill_rule_texts, resolve_options
+from ._propagation import EmbeddingPropagation
+from ._validation import TrainingData, check_input, check_training_data
 
 __all__ = ["VAETransformer"]
 
-#: Rows per batch at inference (transform, inverse_transform, score_samples).
-_INFERENCE_BATCH_SIZE = 4096
 
-
+@fill_rule_texts
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Variational autoencoder as a scikit-learn transformer.
 
@@ -62,9 +52,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         place of the first dense layer (on 28x28 images: conv 16 -> conv 32 ->
         600 with the default widths); needs square images (``n_features`` = side
         * side). The decoder is the mirrored MLP either way. ``"auto"``:
-        ``"conv"`` when ``likelihood="bernoulli"`` and ``n_features`` is a square
-        of side >= 8 (the rule of ``augmentation="auto"``), otherwise ``"mlp"``;
-        the choice made is in ``encoder_``.
+        ``"conv"`` for |image_rule| (the rule of ``augmentation="auto"``),
+        otherwise ``"mlp"``; the choice made is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
         Hidden-layer activation.
     batch_norm : bool, default=True
@@ -85,11 +74,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         with at least two classes; ``-1`` marks unlabeled rows), a linear
         classifier head on the latent mean is trained jointly with the VAE and
         its cross-entropy on the labeled rows, times ``label_weight``, is added
-        to the loss, so the codes separate the classes. ``"auto"``: the number
-        of labeled rows / 150, clipped to [0.3, 10] (0.67 at 100 labels, 4 at
-        600, 6.7 at 1000, 10 from 1500 on: more labels can carry more weight
-        before the codes overfit them); the value used is in ``label_weight_``. 0 trains
-        the plain (unsupervised) VAE and ignores ``y``.
+        to the loss, so the codes separate the classes. ``"auto"``:
+        |label_weight_rule|; more labels can carry more weight before the codes
+        overfit them. The value used is in ``label_weight_``. 0 trains the
+        plain (unsupervised) VAE and ignores ``y``.
     labeled_batch_size : int, default=64
         With labels, every training batch gets this many extra labeled rows
         (drawn with replacement), so a few labels among many unlabeled rows are
@@ -99,9 +87,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         anew for every batch: ``"shift"`` translates each image by up to 2
         pixels, ``"shift_flip"`` also mirrors it left-right (right for clothes,
         wrong for digits). Needs square images (``n_features`` = side * side).
-        ``"auto"``: ``"shift_flip"`` when ``likelihood="bernoulli"`` and
-        ``n_features`` is a square of side >= 8, otherwise ``"none"``; the
-        choice made is in ``augmentation_``.
+        ``"auto"``: ``"shift_flip"`` for |image_rule|, otherwise ``"none"``;
+        the choice made is in ``augmentation_``.
     denoising : bool, default=True
         With augmentation on, reconstruct the original image from its augmented
         copy (a denoising VAE; Im et al., 2017) instead of the augmented image
@@ -117,12 +104,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``(1 - alpha) mu(x) + alpha * mean of F over the n_neighbors training
         codes nearest to mu(x)``. Codes of one dense region move together, so
         a few labeled rows stand for their whole region. 0: ``transform``
-        returns the latent means themselves. ``"auto"``: 0.9 up to 1000
-        labeled rows (and without labels), then falling linearly to 0.5 at
-        3000 labeled rows and held there (with many labels strong smoothing
-        blurs boundaries the classifier can draw itself); the value used is in
-        ``propagation_alpha_``. The fitted transformer keeps the
-        training codes (``graph_codes_``, ``propagated_codes_``: 2 x n_rows x
+        returns the latent means themselves. ``"auto"``: |propagation_rule|
+        (with many labels strong smoothing blurs boundaries the classifier can
+        draw itself); the value used is in ``propagation_alpha_``. The fitted
+        transformer keeps the training codes in ``propagation_`` (2 x n_rows x
         n_components float32).
     n_neighbors : int, default=10
         Neighbours per node of the propagation graph (capped at the number of
@@ -136,9 +121,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     learning_rate : float, default=1e-3
         Adam learning rate.
     device : str or torch.device, default="auto"
-        Torch device for training and inference; ``"auto"`` picks CUDA when it
-        is available, else the CPU. A model trained on a GPU unpickles and runs
-        on a CPU-only machine.
+        Torch device for training and inference; ``"auto"``: |device_rule|.
+        A model trained on a GPU unpickles and runs on a CPU-only machine.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling and the reparameterization
         noise. An int gives bit-identical results across runs on the CPU.
@@ -173,11 +157,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Number of epochs run.
     propagation_alpha_ : float
         The propagation weight used (0.0: none).
-    graph_codes_ : ndarray of shape (n_rows, n_components) or None
-        Latent means of the training rows, the nodes of the propagation graph;
-        None when ``propagation_alpha=0``.
-    propagated_codes_ : ndarray of shape (n_rows, n_components) or None
-        Their propagated codes; None when ``propagation_alpha=0``.
+    propagation_ : EmbeddingPropagation or None
+        The propagation graph of the training codes (``X`` then
+        ``X_unlabeled``): ``propagation_.codes_`` holds their latent means,
+        ``propagation_.propagated_`` their propagated codes (both ndarrays of
+        shape (n_rows, n_components)); None when the propagation weight is 0.
     device_ : str
         The device training ran on.
     n_features_in_ : int
@@ -310,110 +294,71 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : VAETransformer
             The fitted transformer.
         """
-        X = self._check_X(X, reset=True)
-        n_rows = len(X)
-        if X_unlabeled is not None:
-            X_unl = self._check_X(X_unlabeled, reset=False, name="X_unlabeled")
-            if X_unl.shape[1] != X.shape[1]:
-                raise ValueError(
-                    f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "
-                    "both must have the same columns."
-                )
-            X = np.concatenate([X, X_unl])
-        if len(X) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 training samples (BatchNorm "
-                f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
-                "Pass more rows in X or X_unlabeled."
-            )
-        y_codes, classes = check_labels(y, n_rows, use=uses_labels(self.label_weight))
-        n_labeled = 0 if y_codes is None else int(np.sum(y_codes >= 0))
-        label_weight = resolve_label_weight(self.label_weight, n_labeled) if n_labeled else 0.0
-        if y_codes is not None and len(X) > n_rows:  # X_unlabeled rows are unlabeled
-            y_codes = np.concatenate([y_codes, np.full(len(X) - n_rows, -1, np.int64)])
-        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        augmentation = resolve_augmentation(self.augmentation, X.shape[1], self.likelihood)
-        augment = None if augmentation == "none" else make_augment(augmentation, X.shape[1])
-        encoder, image_shape = resolve_encoder(self.encoder, X.shape[1], self.likelihood)
-
-        callbacks = [("kl_warmup", KLWarmup(self.kl_weight, self.kl_warmup_epochs))]
-        if len(classes):
-            callbacks.append(("train_classification",
-                              PassthroughScoring("train_classification", on_train=True)))
-        if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
-        net = VAENet(
-            module=VAE,
-            module__n_features=X.shape[1],
-            module__n_components=self.n_components,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
-            module__batch_norm=self.batch_norm,
-            module__likelihood=self.likelihood,
-            module__n_classes=len(classes),
-            module__encoder=encoder,
-            module__image_shape=image_shape,
-            criterion=ELBOLoss,
-            criterion__kl_weight=self.kl_weight,
-            criterion__label_weight=label_weight,
-            optimizer=torch.optim.Adam,
-            lr=self.learning_rate,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train=TensorBatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__seed=seed,
-            iterator_train__min_batch_size=2 if self.batch_norm else 1,
-            iterator_train__labeled_batch_size=self.labeled_batch_size,
-            iterator_train__augment=augment,
-            iterator_train__denoise=self.denoising,
-            iterator_valid=TensorBatchIterator,
-            iterator_valid__batch_size=_INFERENCE_BATCH_SIZE,
-            iterator_valid__seed=0,  # never shuffles; no draw from torch's global RNG
-            train_split=None,
-            callbacks=callbacks,
-            verbose=int(self.verbose > 0),
-            device=device,
-        )
-        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            net.fit(X, y_codes)
-
-        self.net_ = net
-        self.device_ = device
-        self.classes_ = classes
-        self.n_labeled_ = n_labeled
-        self.label_weight_ = label_weight
-        self.augmentation_ = augmentation
-        self.encoder_ = encoder
-        keys = {"epoch": "epoch", "loss": "train_loss", "reconstruction": "train_reconstruction",
-                "kl": "train_kl", "kl_weight": "kl_weight", "dur": "dur"}
-        if len(classes):
-            keys["classification"] = "train_classification"
-        self.history_ = [{k: row[v] for k, v in keys.items()} for row in net.history]
-        self.n_iter_ = len(self.history_)
-        self.propagation_alpha_ = resolve_propagation_alpha(self.propagation_alpha, n_labeled)
-        self.graph_codes_ = self.propagated_codes_ = None
-        if self.propagation_alpha_ > 0:
-            codes = torch.from_numpy(self._latent_means(X))
-            neighbors = nearest_neighbors(codes, codes, min(self.n_neighbors, len(codes)))
-            self.graph_codes_ = codes.numpy()
-            self.propagated_codes_ = propagate(codes, neighbors, self.propagation_alpha_,
-                                               self.propagation_steps).numpy()
+        self._fit(X, y, X_unlabeled)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, *, X_unlabeled=None) -> np.ndarray:
+        """Fit, then return ``transform(X)`` from the codes ``fit`` computed anyway.
+
+        Parameters
+        ----------
+        X, y, X_unlabeled
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components), dtype float32
+            The codes of the rows of ``X``: ``fit(X, ...).transform(X)`` up to
+            float32 rounding (the rows are encoded in other batches), without
+            encoding them or searching their neighbours a second time.
+        """
+        return self._fit(X, y, X_unlabeled)
+
+    def _fit(self, X, y, X_unlabeled) -> np.ndarray:
+        """Train, build the code graph, assign the fitted state; return the codes of ``X``.
+
+        Nothing is assigned to ``self`` before training has finished, so a fit that
+        fails leaves a fitted estimator as it was.
+        """
+        data = check_training_data(self, X, y, X_unlabeled)
+        options = resolve_options(self, n_features=data.X.shape[1], n_rows=len(data.X),
+                                  n_labeled=data.n_labeled)
+        net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
+        fit_seeded(net, data.X, data.y, options.seed)
+        codes = torch.from_numpy(latent_means(net, data.X))
+        propagation = None
+        if options.propagation_alpha > 0:
+            propagation = EmbeddingPropagation(options.propagation_alpha, options.n_neighbors,
+                                               self.propagation_steps)
+            codes = propagation.fit_transform(codes)
+        self._set_fitted(data, options, net, propagation)
+        return codes[: data.n_given].numpy()
+
+    def _set_fitted(self, data: TrainingData, options, net, propagation) -> None:
+        """Assign every fitted attribute at once."""
+        self.n_features_in_ = data.n_features_in
+        if data.feature_names_in is not None:
+            self.feature_names_in_ = data.feature_names_in
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.net_ = net
+        self.device_ = options.device
+        self.classes_ = data.classes
+        self.n_labeled_ = data.n_labeled
+        self.label_weight_ = options.label_weight
+        self.augmentation_ = options.augmentation
+        self.encoder_ = options.encoder
+        self.propagation_alpha_ = options.propagation_alpha
+        self.propagation_ = propagation
+        self.history_ = epoch_history(net, with_classification=len(data.classes) > 0)
+        self.n_iter_ = len(self.history_)
 
     # --------------------------------------------------------------- inference
     @property
     def _n_features_out(self) -> int:
         """Number of output features, used by ``get_feature_names_out``."""
         return self.n_components
-
-    def _latent_means(self, X: np.ndarray) -> np.ndarray:
-        """Posterior means mu(x) of validated rows ``X``."""
-        return self.net_.map_batches(X, lambda m, x: m.encode(x)[0])
 
     def encode(self, X) -> np.ndarray:
         """Return the latent means mu(x) themselves, without embedding propagation.
@@ -430,7 +375,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             with ``propagation_alpha=0``).
         """
         check_is_fitted(self)
-        return self._latent_means(self._check_X(X, reset=False))
+        return latent_means(self.net_, self._check_X(X, reset=False))
 
     def transform(self, X) -> np.ndarray:
         """Return the latent means mu(x), smoothed over the training codes' graph.
@@ -449,13 +394,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             mapped on its own: the result does not depend on the other rows.
         """
         mu = self.encode(X)
-        if self.graph_codes_ is None:
+        if self.propagation_ is None:
             return mu
-        graph = torch.from_numpy(self.graph_codes_)
-        codes = torch.from_numpy(mu)
-        neighbors = nearest_neighbors(codes, graph, min(self.n_neighbors, len(graph)))
-        return smooth(codes, neighbors, torch.from_numpy(self.propagated_codes_),
-                      self.propagation_alpha_).numpy()
+        return self.propagation_.transform(torch.from_numpy(mu)).numpy()
 
     def inverse_transform(self, X) -> np.ndarray:
         """Decode latent codes to the mean of p(x | z).

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.base import clone
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["as_tensor", "check_input", "check_hidden_layer_sizes", "resolve_device"]
+from ._options import uses_labels
+
+__all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data"]
 
 
 def as_tensor(X, device=None) -> torch.Tensor:
@@ -87,53 +91,143 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
     return X
 
 
-def resolve_device(device: str | torch.device) -> str:
-    """Turn ``"auto"`` into ``"cuda"``/``"cpu"``; refuse invalid or unavailable devices.
+def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
+    """Rows whose label is -1 (numeric -1, or the string "-1" for text labels)."""
+    if y.dtype.kind in "biuf":
+        return y == -1
+    return np.array([str(v) == "-1" for v in y], dtype=bool)
+
+
+def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """Validate ``y`` for ``VAETransformer.fit`` and encode it for training.
 
     Parameters
     ----------
-    device : str or torch.device
-        The requested device.
+    y : array-like of shape (n_samples,) or None
+        Labels, -1 for unlabeled rows.
+    n_samples : int
+        Rows of ``X``.
+    use : bool
+        Whether the semi-supervised objective is on (``label_weight`` is
+        ``"auto"`` or > 0).
 
     Returns
     -------
-    str
-        The device to train on.
+    codes : ndarray of int64 or None
+        Class index per row, -1 for unlabeled rows; None when no labels are used.
+    classes : ndarray
+        The sorted classes (empty when no labels are used).
+
+    Raises
+    ------
+    ValueError
+        Wrong shape; continuous targets or a single labeled class while ``use``.
     """
-    device = str(device)
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
+    empty = np.array([])
+    if y is None:
+        return None, empty
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_samples:
         raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or 'cuda'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available on this machine; use "
-            "device='auto' or device='cpu'."
+            f"y must be 1-D with one label per row of X: X has {n_samples} rows, "
+            f"y has shape {y.shape}. Use -1 for unlabeled rows."
         )
-    return device
+    if not use:
+        return None, empty
+    labeled = ~_unlabeled_mask(y)
+    if not labeled.any():
+        return None, empty
+    y_lab = y[labeled]
+    kind = type_of_target(y_lab)
+    if kind.startswith("continuous"):
+        raise ValueError(
+            "y has continuous values, but the semi-supervised objective needs class "
+            "labels (-1 for unlabeled rows). Pass label_weight=0 to train the VAE "
+            "without labels, e.g. in a regression pipeline."
+        )
+    classes, codes_lab = np.unique(y_lab, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"The labeled rows of y all have the class {classes[0]!s}; the "
+            "semi-supervised objective needs at least 2 classes. Label rows of other "
+            "classes, mark unlabeled rows with -1, or pass label_weight=0 to train "
+            "without labels."
+        )
+    codes = np.full(n_samples, -1, dtype=np.int64)
+    codes[labeled] = codes_lab
+    return codes, classes
 
 
-def check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
-    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError.
+@dataclass(frozen=True)
+class TrainingData:
+    """The validated training set of one ``fit``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_rows, n_features), dtype float32
+        The rows of ``X`` followed by those of ``X_unlabeled``.
+    y : ndarray of shape (n_rows,), dtype int64, or None
+        Class index per row, -1 for unlabeled rows; None when no labels are used.
+    classes : ndarray
+        The classes behind the indices (empty without labels).
+    n_labeled : int
+        Labeled rows.
+    n_given : int
+        Rows of ``X`` (the first rows of ``X`` here; ``fit_transform`` returns theirs).
+    n_features_in : int
+        Features per row.
+    feature_names_in : ndarray or None
+        Column names of ``X`` when it had string names.
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    classes: np.ndarray
+    n_labeled: int
+    n_given: int
+    n_features_in: int
+    feature_names_in: np.ndarray | None
+
+
+def check_training_data(estimator, X, y=None, X_unlabeled=None) -> TrainingData:
+    """Validate everything ``fit`` trains on, without changing ``estimator``.
 
     Parameters
     ----------
-    sizes : int or sequence of int
-        One width or one width per hidden layer.
+    estimator : VAETransformer
+        The estimator to be fitted (its parameters are read, never changed).
+    X : array-like of shape (n_samples, n_features)
+        Training rows.
+    y : array-like of shape (n_samples,) or None
+        Labels, -1 for unlabeled rows.
+    X_unlabeled : array-like of shape (n_unlabeled, n_features) or None
+        Extra unlabeled rows.
 
     Returns
     -------
-    tuple of int
+    TrainingData
     """
-    given = sizes
-    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-    if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+    probe = clone(estimator)  # validate_data records n_features_in_ on the probe only
+    X = check_input(probe, X, reset=True)
+    n_given = len(X)
+    if X_unlabeled is not None:
+        X_unl = check_input(probe, X_unlabeled, reset=False, name="X_unlabeled")
+        if X_unl.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "
+                "both must have the same columns."
+            )
+        X = np.concatenate([X, X_unl])
+    if len(X) < 2:
         raise ValueError(
-            "hidden_layer_sizes must be a positive int or a sequence of positive ints, "
-            f"e.g. (600, 600); got {given!r}."
+            f"{type(estimator).__name__} needs at least 2 training samples (BatchNorm "
+            f"and the ELBO are estimated on mini-batches); got {len(X)} sample. "
+            "Pass more rows in X or X_unlabeled."
         )
-    return tuple(int(s) for s in sizes)
+    codes, classes = check_labels(y, n_given, use=uses_labels(estimator.label_weight))
+    n_labeled = 0 if codes is None else int(np.sum(codes >= 0))
+    if codes is not None and len(X) > n_given:  # X_unlabeled rows are unlabeled
+        codes = np.concatenate([codes, np.full(len(X) - n_given, -1, np.int64)])
+    return TrainingData(X=X, y=codes, classes=classes, n_labeled=n_labeled, n_given=n_given,
+                        n_features_in=probe.n_features_in_,
+                        feature_names_in=getattr(probe, "feature_names_in_", None))

@@ -24,8 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ._propagation import AUTO_PROPAGATION_RULE
-from ._semi import AUTO_LABEL_WEIGHT_RULE, uses_labels
+from ._options import RULE_TEXTS, uses_labels
 from ._transformer import VAETransformer
 from .datasets import make_semi_supervised_split
 
@@ -115,13 +114,13 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                          ("M1: MLP, no labels, no augmentation", dict(M1_PARAMS)),
                          ("labels, no augmentation", {"augmentation": "none"}),
                          ("augmentation, no labels", {"label_weight": 0.0})],
-    "label_weight": [(f"auto ({AUTO_LABEL_WEIGHT_RULE})", {}),
+    "label_weight": [(f"auto ({RULE_TEXTS['label_weight_rule']})", {}),
                      ("0.3", {"label_weight": 0.3}), ("1", {"label_weight": 1.0}),
                      ("3", {"label_weight": 3.0}), ("10", {"label_weight": 10.0})],
     "augmentation": [("none", {"augmentation": "none"}), ("shift", {"augmentation": "shift"}),
                      ("shift_flip", {})],
     "denoising": [("on", {}), ("off", {"denoising": False})],
-    "propagation": [(f"auto ({AUTO_PROPAGATION_RULE})", {}),
+    "propagation": [(f"auto ({RULE_TEXTS['propagation_rule']})", {}),
                     ("off (latent means)", {"propagation_alpha": 0.0}),
                     ("0.5", {"propagation_alpha": 0.5}), ("0.9", {"propagation_alpha": 0.9}),
                     ("0.99", {"propagation_alpha": 0.99}),
