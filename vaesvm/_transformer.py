@@ -313,27 +313,30 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             float32 rounding (the rows are encoded in other batches), without
             encoding them or searching their neighbours a second time.
         """
-        return self._fit(X, y, X_unlabeled)
+        return self._fit(X, y, X_unlabeled, return_codes=True)
 
-    def _fit(self, X, y, X_unlabeled) -> np.ndarray:
+    def _fit(self, X, y, X_unlabeled, *, return_codes: bool = False) -> np.ndarray | None:
         """Train, build the code graph, assign the fitted state; return the codes of ``X``.
 
         Nothing is assigned to ``self`` before training has finished, so a fit that
-        fails leaves a fitted estimator as it was.
+        fails leaves a fitted estimator as it was. The codes are returned only when
+        ``return_codes`` (``fit_transform``), from the encoding the graph needs anyway.
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, n_features=data.X.shape[1], n_rows=len(data.X),
                                   n_labeled=data.n_labeled)
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
         fit_seeded(net, data.X, data.y, options.seed)
-        codes = torch.from_numpy(latent_means(net, data.X))
-        propagation = None
+        propagation, codes = None, None
         if options.propagation_alpha > 0:
             propagation = EmbeddingPropagation(options.propagation_alpha, options.n_neighbors,
                                                self.propagation_steps)
-            codes = propagation.fit_transform(codes)
+            codes = propagation.fit_transform(torch.from_numpy(latent_means(net, data.X)))
+            codes = codes[: data.n_given].numpy()
+        elif return_codes:
+            codes = latent_means(net, data.X[: data.n_given])
         self._set_fitted(data, options, net, propagation)
-        return codes[: data.n_given].numpy()
+        return codes
 
     def _set_fitted(self, data: TrainingData, options, net, propagation) -> None:
         """Assign every fitted attribute at once."""
