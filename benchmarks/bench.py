@@ -36,7 +36,7 @@ from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_spli
 from vaesvm._model import VAE, ELBOLoss
 from vaesvm._net import VAENet
 from vaesvm._propagation import nearest_neighbors, propagate, smooth
-from vaesvm.experiments import M1_PARAMS
+from vaesvm.study.experiments import M1_PARAMS
 
 
 def bare_epoch(X: torch.Tensor, batch_size: int, seed: int) -> float:
@@ -131,7 +131,7 @@ def bare_transform(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> 
 _MEMORY_SCRIPT = """
 import numpy as np
 from vaesvm import VAETransformer, load_fashion_mnist
-from vaesvm.experiments import M1_PARAMS
+from vaesvm.study.experiments import M1_PARAMS
 def kib(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):

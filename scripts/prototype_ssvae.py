@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from vaesvm import load_fashion_mnist, make_semi_supervised_split
 from vaesvm._model import VAE, kl_divergence
-from vaesvm.experiments import validation_split
+from vaesvm.study.experiments import validation_split
 
 
 def shift_flip(x: torch.Tensor, max_shift: int, flip: bool, erase: int = 0) -> torch.Tensor:

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
-from vaesvm.experiments import M1_PARAMS, tuned_svc
+from vaesvm.study.experiments import M1_PARAMS, tuned_svc
 
 VARIANTS = {
     "default": {},

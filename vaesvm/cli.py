@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "semi-supervised terms, KL weight, batch norm, activation "
                             "and latent size.")
     _common(ablate, labels=(100, 1000), seeds=1, epochs=30, out="results/ablation")
-    from .experiments import ABLATIONS, M1_PARAMS
+    from .study.experiments import ABLATIONS, M1_PARAMS
 
     ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
                         default=list(ABLATIONS), help="factors to vary (default: all)")
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             run_demo(args)
         else:
-            from ._runner import run_command
+            from .study.runner import run_command
 
             run_command(args)
     except KeyboardInterrupt:

@@ -24,12 +24,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ._options import RULE_TEXTS, uses_labels
-from ._transformer import VAETransformer
-from .datasets import make_semi_supervised_split
+from .._options import RULE_TEXTS, uses_labels
+from .._transformer import VAETransformer
+from ..datasets import make_semi_supervised_split
 
 __all__ = ["METHODS", "ABLATIONS", "M1_PARAMS", "StudyConfig", "run_study", "run_ablation",
-           "tuned_svc", "validation_split", "versions"]
+           "tuned_svc", "validation_split", "setting_key", "versions", "config_dict"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -162,7 +162,7 @@ def versions() -> dict[str, str]:
     import skorch
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     return {"vaesvm": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "scikit-learn": sklearn.__version__,
@@ -274,7 +274,7 @@ def validation_split(n_train: int, n_val: int = 10000, seed: int = 123
     return np.setdiff1d(np.arange(n_train), val), val
 
 
-def _setting_key(config: StudyConfig, overrides: dict[str, Any]) -> tuple:
+def setting_key(config: StudyConfig, overrides: dict[str, Any]) -> tuple:
     """Hashable identity of a VAE setting (overrides equal to the default vanish)."""
     params = config.vae(0, **overrides).get_params()
     return tuple(sorted((k, str(v)) for k, v in params.items()))
@@ -314,7 +314,7 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
                   for n in config.n_labels}
         for factor in factors:
             for label, overrides in ABLATIONS[factor]:
-                key = (seed, _setting_key(config, overrides))
+                key = (seed, setting_key(config, overrides))
                 if key not in cache:
                     if progress:
                         progress(f"seed {seed}: {factor} = {label}")

@@ -7,19 +7,19 @@ import pathlib
 import sys
 from typing import Any
 
+from .._options import RULE_TEXTS
 from .experiments import (
     ABLATIONS,
     M1_PARAMS,
     METHODS,
     REFERENCE,
     StudyConfig,
-    _setting_key,
     config_dict,
     run_ablation,
     run_study,
+    setting_key,
     versions,
 )
-from ._options import RULE_TEXTS
 from .report import ResultsWriter
 
 __all__ = ["QUICK", "make_config", "run_command"]
@@ -102,7 +102,7 @@ class _Progress:
 
 def run_command(args: argparse.Namespace) -> pathlib.Path:
     """Run ``vaesvm study`` or ``vaesvm ablate`` as parsed in ``args``; return the folder."""
-    from .datasets import load_fashion_mnist
+    from ..datasets import load_fashion_mnist
 
     config = make_config(args)
     kind = "study" if args.command == "study" else "ablation"
@@ -130,7 +130,7 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
         finally:
             progress.close()
     else:
-        steps = len(config.seeds) * len({_setting_key(config, o) for f in args.factors
+        steps = len(config.seeds) * len({setting_key(config, o) for f in args.factors
                                          for _, o in ABLATIONS[f]})
         progress = _Progress(steps)
         try:
@@ -139,7 +139,7 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
             progress.close()
     writer.save(finished=True)
     if figures:
-        from ._figures import study_figures, ablation_figures
+        from .figures import study_figures, ablation_figures
 
         if kind == "study":
             study_figures(writer, data, vaes)
@@ -155,7 +155,7 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
 
 
 def _have_matplotlib() -> bool:
-    from .plotting import require_matplotlib
+    from .plots import require_matplotlib
 
     try:
         require_matplotlib()

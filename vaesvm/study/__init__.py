@@ -1,0 +1,1 @@
+"""The study app behind ``vaesvm study`` and ``vaesvm ablate``."""
