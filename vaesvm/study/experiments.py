@@ -11,8 +11,8 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -24,11 +24,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from .. import VAETransformer
 from .._options import RULE_TEXTS, uses_labels
-from .._transformer import VAETransformer
 from ..datasets import make_semi_supervised_split
 
-__all__ = ["METHODS", "ABLATIONS", "M1_PARAMS", "StudyConfig", "run_study", "run_ablation",
+if TYPE_CHECKING:  # config imports METHODS from here
+    from .config import StudyConfig
+
+__all__ = ["REFERENCE", "METHODS", "ABLATIONS", "M1_PARAMS", "run_study", "run_ablation",
            "tuned_svc", "validation_split", "setting_key", "versions", "config_dict"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
@@ -134,26 +137,6 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                    ("softplus", "relu", "elu", "leaky_relu", "tanh")],
     "n_components": [(str(d), {"n_components": d}) for d in (10, 20, 50, 100)],
 }
-
-
-@dataclass
-class StudyConfig:
-    """Settings of a study or ablation run (all recorded in ``results.json``)."""
-
-    n_labels: tuple[int, ...] = (100, 600, 1000, 3000)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 30
-    n_train: int = 60000
-    device: str = "auto"
-    vae_params: dict[str, Any] = field(default_factory=dict)
-    methods: tuple[str, ...] = tuple(METHODS)
-    verbose: int = 0
-
-    def vae(self, seed: int, **overrides: Any) -> VAETransformer:
-        """The VAE of this run for ``seed``, with ablation ``overrides``."""
-        params = {"max_epochs": self.epochs, "device": self.device, "random_state": seed,
-                  "verbose": self.verbose, **self.vae_params, **overrides}
-        return VAETransformer(**params)
 
 
 def versions() -> dict[str, str]:

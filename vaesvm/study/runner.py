@@ -13,24 +13,16 @@ from .experiments import (
     M1_PARAMS,
     METHODS,
     REFERENCE,
-    StudyConfig,
     config_dict,
     run_ablation,
     run_study,
     setting_key,
     versions,
 )
+from .config import DEFAULTS, QUICK, StudyConfig
 from .report import ResultsWriter
 
-__all__ = ["QUICK", "make_config", "run_command"]
-
-#: ``--quick`` settings per command (explicit options still override them).
-QUICK: dict[str, dict[str, Any]] = {
-    "study": {"n_labels": (100, 1000), "seeds": (0,), "epochs": 5},
-    "ablate": {"n_labels": (100, 1000), "seeds": (0,), "epochs": 2, "n_train": 10000},
-}
-_DEFAULTS = {"study": StudyConfig(),
-             "ablate": StudyConfig(n_labels=(100, 1000), seeds=(0,))}
+__all__ = ["STUDY_NOTE", "make_config", "run_command"]
 
 STUDY_NOTE = (
     "Each seed and label count draws its own class-balanced labeled subset. "
@@ -56,10 +48,13 @@ STUDY_NOTE = (
 
 
 def make_config(args: argparse.Namespace) -> StudyConfig:
-    """Build the run's settings: defaults, then ``--quick``, then explicit options."""
-    base = _DEFAULTS[args.command]
-    settings: dict[str, Any] = {"n_labels": base.n_labels, "seeds": base.seeds,
-                                "epochs": base.epochs, "n_train": base.n_train}
+    """Build the run's settings from ``args``.
+
+    The command's :data:`~vaesvm.study.config.DEFAULTS`, then its
+    :data:`~vaesvm.study.config.QUICK` settings with ``--quick``, then the options
+    given explicitly.
+    """
+    settings = DEFAULTS[args.command].settings()
     if args.quick:
         settings.update(QUICK[args.command])
     if args.labels:
