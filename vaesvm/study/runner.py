@@ -116,7 +116,7 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
         vaes.setdefault("m1" if n is None else "ss", (seed, vae))
 
     if kind == "study":
-        per_label = len(config.methods) + any(METHODS[m][0] in ("ssvae", "ssvae_mu")
+        per_label = len(config.methods) + any(METHODS[m].features in ("ssvae", "ssvae_mu")
                                               for m in config.methods)
         steps = len(config.seeds) * (1 + len(config.n_labels) * per_label)
         progress = _Progress(steps)
