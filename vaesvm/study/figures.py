@@ -28,14 +28,13 @@ def study_figures(writer: ResultsWriter, data, vaes: dict) -> list:
     for kind, (seed, vae) in vaes.items():
         suffix = "" if kind == "ss" else "_m1"
         paths.append(plots.plot_reconstructions(vae, data.X_test,
-                                                   out / f"reconstructions{suffix}.png"))
-        paths.append(plots.plot_samples(vae, out / f"samples{suffix}.png",
-                                           random_state=seed))
+                                                out / f"reconstructions{suffix}.png"))
+        paths.append(plots.plot_samples(vae, out / f"samples{suffix}.png", random_state=seed))
         idx = np.random.RandomState(seed).choice(len(data.X_test), min(2000, len(data.X_test)),
-                                                    replace=False)
-        paths.append(plots.plot_embedding(vae.transform(data.X_test[idx]),
-                                             data.y_test[idx], out / f"embedding{suffix}.png",
-                                             random_state=seed))
+                                                 replace=False)
+        paths.append(plots.plot_embedding(vae.transform(data.X_test[idx]), data.y_test[idx],
+                                          out / f"embedding{suffix}.png", random_state=seed,
+                                          class_names=data.target_names))
     methods = [m for m in ("SS-VAE + SVC", "VAE + SVC")
                if any(c["method"] == m for c in writer.cells)]
     cells = [c for c in writer.cells if methods and c["method"] == methods[0]]
@@ -43,9 +42,9 @@ def study_figures(writer: ResultsWriter, data, vaes: dict) -> list:
         cm = np.sum([c["confusion_matrix"] for c in cells if c["n_labels"] == n], axis=0)
         paths.append(plots.plot_confusion(
             cm, f"{methods[0]}, {n} labels (summed over seeds, row-normalized)",
-            out / f"confusion_{n}.png"))
+            out / f"confusion_{n}.png", class_names=data.target_names))
     paths.append(plots.plot_accuracy_vs_labels(writer.cells, writer.reference,
-                                                  out / "accuracy_vs_labels.png"))
+                                               out / "accuracy_vs_labels.png"))
     return paths
 
 
