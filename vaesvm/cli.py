@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser", "run_demo"]
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line: ``vaesvm: error: ...``."""
 
-    def error(self, message: str):  # noqa: D102
+    def error(self, message: str):
         self.exit(2, f"vaesvm: error: {message} (see '{self.prog} --help')\n")
 
 
