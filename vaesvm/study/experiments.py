@@ -2,8 +2,8 @@
 
 Every accuracy is measured on the official 10,000-image Fashion-MNIST test set; every
 choice (classifier hyper-parameters) is made by cross-validation on the labeled
-subset alone. Results are written after every finished cell, so an interrupted run
-keeps what it computed.
+subset alone. Each finished cell is handed to the caller at once (``on_cell``), so an
+interrupted run keeps what it computed.
 """
 
 from __future__ import annotations
