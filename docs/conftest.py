@@ -4,7 +4,8 @@ Every doctest block of a page ``docs/*.rst`` (a paragraph of ``>>>`` lines and
 their expected output) is one test, named after its first line:
 ``docs/user_guide.rst::line42``. The blocks of a page run in page order and share
 one namespace, as a reader going down the page would: a later example uses the
-data an earlier one set up. ``python -m pytest docs/`` runs them all.
+data an earlier one set up (an example run on its own, e.g. with ``-k``, first
+runs the ones before it). ``python -m pytest docs/`` runs them all.
 
 torch runs on one intra-op thread, as in ``tests/conftest.py``: results do not
 depend on how busy the machine is.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _pytest.doctest import DoctestTextfile
 
 torch.set_num_threads(1)
 
@@ -47,12 +49,16 @@ class DocPage(pytest.File):
 
     def collect(self):
         self.namespace: dict = {"__name__": "__main__"}
+        self.examples: list[DocExample] = []
+        self.n_run = 0  # the examples before this index have run
         parser = doctest.DocTestParser()
         for start, text in example_blocks(self.path.read_text(encoding="utf-8")):
             name = f"line{start + 1}"
             test = parser.get_doctest(text, {}, f"{self.path.name}::{name}", str(self.path),
                                       start)
-            yield DocExample.from_parent(self, name=name, test=test)
+            example = DocExample.from_parent(self, name=name, test=test)
+            self.examples.append(example)
+            yield example
 
     def teardown(self) -> None:
         self.namespace.clear()
@@ -70,15 +76,29 @@ class DocExample(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
+        page = self.parent
+        index = page.examples.index(self)
+        # Run on their own (e.g. with -k), the examples need what the earlier ones set up.
+        for earlier in page.examples[page.n_run:index]:
+            report = earlier.run_block()
+            if report:
+                raise DocExampleFailure(f"{earlier.name}, which this example needs, "
+                                        f"failed:\n{report}")
+        page.n_run = index + 1
         if all(example.options.get(doctest.SKIP) for example in self.test.examples):
             pytest.skip("every line is marked +SKIP")
+        report = self.run_block()
+        if report:
+            raise DocExampleFailure(report)
+
+    def run_block(self) -> str:
+        """Run the block in the page's namespace; return the failure report ('' if none)."""
         self.test.globs = self.parent.namespace
         runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
         report: list[str] = []
-        result = runner.run(self.test, out=report.append, clear_globs=False)
-        if result.failed:
-            # the report opens with a line of asterisks: start at 'File "...", line N'
-            raise DocExampleFailure("".join(report).lstrip("*\n"))
+        runner.run(self.test, out=report.append, clear_globs=False)
+        # the report opens with a line of asterisks: start at 'File "...", line N'
+        return "".join(report).lstrip("*\n")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, DocExampleFailure):
@@ -87,3 +107,9 @@ class DocExample(pytest.Item):
 
     def reportinfo(self):
         return self.path, self.test.lineno, f"[doc example] {self.name}"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Drop pytest's own doctest of a page named on the command line (one test per page)."""
+    items[:] = [item for item in items
+                if not (isinstance(item.parent, DoctestTextfile) and item.path.parent == HERE)]
