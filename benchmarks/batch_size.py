@@ -14,7 +14,7 @@ import argparse
 from sklearn.svm import SVC
 
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
-from vaesvm.experiments import M1_PARAMS
+from vaesvm.study.experiments import M1_PARAMS
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """VAETransformer inside scikit-learn: Pipeline, GridSearchCV + memory, CV, persistence."""
 
+import pickle
+
 import joblib
 import numpy as np
 import pytest
@@ -10,17 +12,23 @@ from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.svm import SVC
 
+import vaesvm._transformer
 from vaesvm import VAETransformer
+from vaesvm._net import fit_seeded
 
-FIT_COUNT = []
 
 
-class CountingVAE(VAETransformer):
-    """Records every real fit (a cache hit in Pipeline(memory=...) records none)."""
+@pytest.fixture
+def training_runs(monkeypatch):
+    """Rows of every VAE trained (cache hits of Pipeline(memory=...) train none)."""
+    runs = []
 
-    def fit(self, X, y=None, *, X_unlabeled=None):
-        FIT_COUNT.append((self.n_components, self.kl_weight, len(X)))
-        return super().fit(X, y, X_unlabeled=X_unlabeled)
+    def counting(net, X, y, seed):
+        runs.append(len(X))
+        return fit_seeded(net, X, y, seed)
+
+    monkeypatch.setattr(vaesvm._transformer, "fit_seeded", counting)
+    return runs
 
 
 @pytest.fixture
@@ -33,9 +41,9 @@ def semi(blobs):
     return X[lab], y[lab], X[unl], y[unl]
 
 
-def make_pipe(fast_params, vae_cls=VAETransformer, **kw):
-    return Pipeline([("vae", vae_cls(**{**fast_params, "max_epochs": 10})), ("svc", SVC())],
-                    **kw)
+def make_pipe(fast_params, **kw):
+    return Pipeline([("vae", VAETransformer(**{**fast_params, "max_epochs": 10})),
+                     ("svc", SVC())], **kw)
 
 
 def test_pipeline_with_unlabeled_data(semi, fast_params):
@@ -53,26 +61,23 @@ def test_pipeline_with_unlabeled_data(semi, fast_params):
 
 
 def test_grid_search_with_memory_fits_vae_once_per_setting_and_fold(semi, fast_params,
-                                                                    tmp_path):
+                                                                    tmp_path, training_runs):
     X_lab, y_lab, X_unl, _ = semi
     grid = {"vae__n_components": [2, 3], "vae__kl_weight": [0.5, 1.0],
             "svc__C": [1, 10], "svc__gamma": ["scale", 0.1]}
-    FIT_COUNT.clear()
-    search = GridSearchCV(make_pipe(fast_params, CountingVAE, memory=str(tmp_path)),
-                          grid, cv=3)
+    search = GridSearchCV(make_pipe(fast_params, memory=str(tmp_path)), grid, cv=3)
     search.fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
     # 4 VAE settings x 3 folds, plus the refit on all labeled rows; not x 4 SVC settings
-    assert len(FIT_COUNT) == 4 * 3 + 1
+    assert len(training_runs) == 4 * 3 + 1
     assert len(search.cv_results_["params"]) == 16
     # every fold's VAE trained on its ~2/3 of the 40 labeled rows plus all 160 unlabeled
-    assert {n for *_, n in FIT_COUNT[:-1]} <= {26, 27}
-    assert FIT_COUNT[-1][2] == 40
+    assert set(training_runs[:-1]) <= {26 + 160, 27 + 160}
+    assert training_runs[-1] == 40 + 160
     assert search.best_score_ > 0.9
 
-    FIT_COUNT.clear()
-    GridSearchCV(make_pipe(fast_params, CountingVAE), grid, cv=3).fit(
-        X_lab, y_lab, vae__X_unlabeled=X_unl)
-    assert len(FIT_COUNT) == 16 * 3 + 1  # without memory: once per candidate and fold
+    training_runs.clear()
+    GridSearchCV(make_pipe(fast_params), grid, cv=3).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+    assert len(training_runs) == 16 * 3 + 1  # without memory: once per candidate and fold
 
 
 def test_cross_val_score_and_clone(semi, fast_params):
@@ -86,15 +91,30 @@ def test_cross_val_score_and_clone(semi, fast_params):
     assert cloned.get_params()["vae__n_components"] == 2
 
 
-def test_joblib_round_trip_gives_identical_predictions(semi, fast_params, tmp_path):
+@pytest.mark.parametrize("save", ["joblib", "pickle"])
+@pytest.mark.parametrize("kind", ["semi-supervised pipeline", "plain VAE", "conv on images"])
+def test_persistence_round_trip_gives_identical_outputs(semi, fast_params, tmp_path, save,
+                                                        kind):
     X_lab, y_lab, X_unl, _ = semi
-    pipe = make_pipe(fast_params).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
-    path = tmp_path / "model.joblib"
-    joblib.dump(pipe, path)
-    loaded = joblib.load(path)
-    np.testing.assert_array_equal(loaded.predict(X_unl), pipe.predict(X_unl))
-    np.testing.assert_array_equal(loaded.decision_function(X_unl),
-                                  pipe.decision_function(X_unl))
+    if kind == "semi-supervised pipeline":  # labels, propagation, SVC
+        model = make_pipe(fast_params).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)
+        X, outputs = X_unl, ("predict", "decision_function")
+    elif kind == "plain VAE":
+        model = VAETransformer(**fast_params).fit(X_lab)
+        X, outputs = X_unl, ("transform", "encode", "score_samples")
+    else:  # 8x8 images: conv encoder and augmentation
+        X = np.random.RandomState(0).rand(96, 64).astype(np.float32)
+        model = VAETransformer(**fast_params).fit(X, np.repeat([0, 1, -1], 32))
+        assert (model.encoder_, model.augmentation_) == ("conv", "shift_flip")
+        outputs = ("transform", "inverse_transform")
+    if save == "joblib":
+        joblib.dump(model, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    else:
+        loaded = pickle.loads(pickle.dumps(model))
+    for method in outputs:
+        arg = model.transform(X) if method == "inverse_transform" else X
+        np.testing.assert_array_equal(getattr(loaded, method)(arg), getattr(model, method)(arg))
 
 
 def test_minus_one_labels_in_front_of_self_training(blobs, fast_params):

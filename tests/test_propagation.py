@@ -1,6 +1,5 @@
 """Embedding propagation: the graph helpers and the transformer's use of them."""
 
-import joblib
 import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
@@ -87,13 +86,11 @@ def test_propagation_off_returns_the_latent_means(blobs, fast_params):
     np.testing.assert_array_equal(on.encode(X), vae.encode(X))
 
 
-def test_more_neighbours_than_rows_and_persistence(blobs, fast_params, tmp_path):
+def test_more_neighbours_than_rows(blobs, fast_params):
     X, _ = blobs
     vae = VAETransformer(n_neighbors=500, **fast_params).fit(X[:40])
-    Z = vae.transform(X)
-    assert np.isfinite(Z).all()
-    joblib.dump(vae, tmp_path / "vae.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "vae.joblib").transform(X), Z)
+    assert vae.propagation_.n_neighbors == 40
+    assert np.isfinite(vae.transform(X)).all()
 
 
 def test_propagation_object_maps_its_training_codes_like_new_ones():

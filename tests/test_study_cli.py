@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from sklearn.utils import Bunch
 
-from vaesvm import cli, experiments
+from vaesvm import cli
 from vaesvm.datasets import DEBIAN_DATA_DIR
+from vaesvm.study import experiments
 
 pytestmark = pytest.mark.skipif(not DEBIAN_DATA_DIR.exists(),
                                 reason="needs dataset-fashion-mnist")
@@ -111,9 +112,9 @@ def test_interrupted_run_keeps_finished_cells(small_data, tmp_path, monkeypatch,
 
 def test_without_matplotlib_still_writes_json_and_markdown(small_data, tmp_path,
                                                            monkeypatch, capsys):
-    from vaesvm import _runner
+    from vaesvm.study import runner
 
-    monkeypatch.setattr(_runner, "_have_matplotlib", lambda: False)
+    monkeypatch.setattr(runner, "_have_matplotlib", lambda: False)
     out = tmp_path / "noplot"
     assert cli.main(["study", *TINY, "--out", str(out)]) == 0
     assert "pip install 'vaesvm[plot]'" in capsys.readouterr().err

@@ -12,9 +12,11 @@ the latent means::
     pipe.fit(X_labeled, y_labeled, vae__X_unlabeled=X_unlabeled)
 """
 
+from ._labeled import LabeledOnlyClassifier
 from ._transformer import VAETransformer
 from .datasets import load_fashion_mnist, make_semi_supervised_split
 
-__all__ = ["VAETransformer", "load_fashion_mnist", "make_semi_supervised_split", "__version__"]
+__all__ = ["LabeledOnlyClassifier", "VAETransformer", "load_fashion_mnist",
+           "make_semi_supervised_split", "__version__"]
 
 __version__ = "0.1.0"

@@ -158,6 +158,17 @@ class VAE(nn.Module):
         an MLP either way.
     image_shape : (int, int) or None, default=None
         ``(height, width)`` with ``height * width == n_features``, for ``"conv"``.
+    generator : torch.Generator or None, default=None
+        Source of the initial weights. None: torch's global generator, as for
+        any module. Given: the weights are drawn from it alone (bit for bit the
+        weights torch's global generator would give in the same state), and
+        torch's global random state is not touched.
+
+    Attributes
+    ----------
+    noise_generator : torch.Generator or None
+        Source of the reparameterization noise in training mode; None: torch's
+        global generator. A training loop that owns its randomness sets it.
     """
 
     def __init__(
@@ -171,8 +182,25 @@ class VAE(nn.Module):
         n_classes: int = 0,
         encoder: str = "mlp",
         image_shape: tuple[int, int] | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        self.noise_generator: torch.Generator | None = None
+        if generator is not None:
+            # build without drawing anything, then draw every weight from ``generator``
+            with torch.device("meta"):
+                self._build(n_features, n_components, hidden_layer_sizes, activation,
+                            batch_norm, likelihood, n_classes, encoder, image_shape)
+            self.to_empty(device="cpu")
+            self.reset_parameters(generator)
+        else:
+            self._build(n_features, n_components, hidden_layer_sizes, activation, batch_norm,
+                        likelihood, n_classes, encoder, image_shape)
+        self.float()  # float32 whatever torch's default dtype is (data are float32)
+
+    def _build(self, n_features, n_components, hidden_layer_sizes, activation, batch_norm,
+               likelihood, n_classes, encoder, image_shape) -> None:
+        """Create the layers (in the order their weights are drawn)."""
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if encoder not in ENCODERS:
@@ -200,6 +228,27 @@ class VAE(nn.Module):
         self.n_classes = int(n_classes)
         if self.n_classes > 0:
             self.classifier = nn.Linear(n_components, self.n_classes)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw all weights anew, layer by layer in construction order, from ``generator``.
+
+        The same initialization as PyTorch's default for ``Linear`` and
+        ``Conv2d`` (Kaiming-uniform weights with ``a = sqrt(5)``, uniform biases
+        in +-1/sqrt(fan_in)); batch-norm layers and the Gaussian log-variance
+        are reset to their constants.
+        """
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_parameters()
+        if self.likelihood == "gaussian":
+            self.log_var_x.zero_()
 
     def classify(self, mu: torch.Tensor) -> torch.Tensor:
         """Return class logits of the linear head for latent means ``mu``."""
@@ -231,7 +280,9 @@ class VAE(nn.Module):
         """
         mu, logvar = self.encode(x)
         if self.training:
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            noise = torch.randn(mu.shape, generator=self.noise_generator, dtype=mu.dtype,
+                                device=mu.device)
+            z = mu + noise * torch.exp(0.5 * logvar)
         else:
             z = mu
         return self.decode(z), mu, logvar

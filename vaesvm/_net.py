@@ -29,6 +29,7 @@ __all__ = [
     "TensorDataset",
     "VAENet",
     "build_net",
+    "divergence_advice",
     "epoch_history",
     "fit_seeded",
     "latent_means",
@@ -56,7 +57,7 @@ class TensorDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.X)
 
-    def __getitem__(self, i):  # noqa: D105 - only for torch's Dataset protocol
+    def __getitem__(self, i):
         return self.X[i], (None if self.y is None else self.y[i])
 
 
@@ -179,28 +180,58 @@ class KLWarmup(Callback):
             return float(self.kl_weight)
         return float(self.kl_weight) * min(1.0, epoch / self.warmup_epochs)
 
-    def on_epoch_begin(self, net: NeuralNet, **kwargs) -> None:  # noqa: D102
+    def on_epoch_begin(self, net: NeuralNet, **kwargs) -> None:
         weight = self.weight_at(len(net.history) - 1)
         net.criterion_.kl_weight = weight
         net.history.record("kl_weight", weight)
 
 
 class DivergenceGuard(Callback):
-    """Stop training with a clear error as soon as the loss is NaN or infinite."""
+    """Stop training with a clear error when the loss diverges.
 
-    def on_batch_end(self, net: NeuralNet, training: bool = False, **kwargs) -> None:  # noqa: D102
+    Divergence is a non-finite batch loss, or a batch loss whose magnitude grew
+    to more than ``growth`` times that of the first batch (the loss of the
+    initial weights; at least ``growth``): a net that explodes without reaching
+    NaN.
+
+    Parameters
+    ----------
+    advice : str, default="Lower learning_rate."
+        What the error message tells the user to change.
+    growth : float, default=1e4
+        Allowed growth of the loss magnitude over the first batch's.
+    """
+
+    def __init__(self, advice: str = "Lower learning_rate.", growth: float = 1e4) -> None:
+        self.advice = advice
+        self.growth = growth
+
+    def on_train_begin(self, net: NeuralNet, **kwargs) -> None:
+        self.limit_ = None
+
+    def on_batch_end(self, net: NeuralNet, training: bool = False, **kwargs) -> None:
         if not training:
             return
         loss = net.history[-1, "batches", -1, "train_loss"]
-        if not math.isfinite(loss):
-            epoch = len(net.history)
-            batch = len(net.history[-1, "batches"])
+        if self.limit_ is None and math.isfinite(loss):
+            self.limit_ = self.growth * max(1.0, abs(loss))
+        if not math.isfinite(loss) or abs(loss) > self.limit_:
+            what = "became" if not math.isfinite(loss) else f"grew beyond {self.limit_:.3g}:"
             raise FloatingPointError(
-                f"Training diverged: the loss became {loss} in epoch {epoch}, batch "
-                f"{batch}. Lower learning_rate, check the data for extreme values "
-                "(standardize features for likelihood='gaussian'), or use "
-                "batch_norm=True."
+                f"Training diverged: the loss {what} {loss:.4g} in epoch {len(net.history)}, "
+                f"batch {len(net.history[-1, 'batches'])}. {self.advice}"
             )
+
+
+def divergence_advice(params: Mapping) -> str:
+    """What to change when training with ``params`` diverges."""
+    tips = [f"Lower learning_rate (now {params['learning_rate']:g}, e.g. to "
+            f"{params['learning_rate'] / 10:g})"]
+    if params["likelihood"] == "gaussian":
+        tips.append("standardize the features (sklearn.preprocessing.StandardScaler)")
+    if not params["batch_norm"]:
+        tips.append("use batch_norm=True")
+    return ", ".join(tips[:-1]) + (" or " if len(tips) > 1 else "") + tips[-1] + "."
 
 
 class VAENet(NeuralNet):
@@ -222,8 +253,14 @@ class VAENet(NeuralNet):
             *super()._default_callbacks,
             ("train_reconstruction", PassthroughScoring("train_reconstruction", on_train=True)),
             ("train_kl", PassthroughScoring("train_kl", on_train=True)),
-            ("divergence_guard", DivergenceGuard()),
         ]
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; a KeyboardInterrupt leaves it as an error, not a quiet stop."""
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            raise _TrainingInterrupted from exc
 
     def get_dataset(self, X, y=None):
         """Wrap arrays into a :class:`TensorDataset` on ``self.device`` (one copy at most)."""
@@ -315,7 +352,8 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
     augment = None
     if options.augmentation != "none":
         augment = ImageAugment(options.image_shape, flip=options.augmentation == "shift_flip")
-    callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"]))]
+    callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"])),
+                 ("divergence_guard", DivergenceGuard(divergence_advice(p)))]
     if n_classes:
         callbacks.append(("train_classification",
                           PassthroughScoring("train_classification", on_train=True)))
@@ -332,6 +370,7 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
         module__n_classes=n_classes,
         module__encoder=options.encoder,
         module__image_shape=options.image_shape if options.encoder == "conv" else None,
+        module__generator=torch.Generator().manual_seed(options.seed),
         criterion=ELBOLoss,
         criterion__kl_weight=p["kl_weight"],
         criterion__label_weight=options.label_weight,
@@ -356,16 +395,39 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
     )
 
 
-def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> VAENet:
-    """Initialize and train ``net`` with torch's generators seeded by ``seed``.
+class _TrainingInterrupted(BaseException):
+    """Carries a KeyboardInterrupt past skorch, which would swallow it and carry on."""
 
-    torch's global random state is forked, so the caller's is left as it was.
+
+def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> VAENet:
+    """Initialize and train ``net``; every random draw comes from generators seeded by ``seed``.
+
+    The initial weights come from the module's own generator (``module__generator``,
+    seeded in :func:`build_net`), the reparameterization noise continues that
+    stream on the CPU (a generator of the training device elsewhere), and the
+    batch iterator has its own: torch's global random state is neither read nor
+    changed, so fits in threads equal serial fits bit for bit. Adam's moment
+    estimates are dropped after training (inference never uses them).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When training was interrupted (skorch alone would stop quietly and
+        return a half-trained net).
     """
-    device = str(net.device)
-    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        net.fit(X, y)
+    net.initialize()
+    module = net.module_
+    device = torch.device(net.device)
+    module.noise_generator = (net.module__generator if device.type == "cpu"
+                              else torch.Generator(device).manual_seed(seed))
+    try:
+        net.partial_fit(X, y)
+    except _TrainingInterrupted:
+        raise KeyboardInterrupt("VAETransformer.fit was interrupted; the estimator is "
+                                "unchanged.") from None
+    finally:
+        module.noise_generator = None
+    net.optimizer_.state.clear()
     return net
 
 

@@ -160,6 +160,11 @@ def resolve_device(device: str | torch.device) -> str:
         raise ValueError(
             f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or 'cuda'."
         ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r}: VAETransformer trains on 'cpu' or 'cuda' devices only; "
+            "use device='auto', 'cpu' or 'cuda'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} but CUDA is not available on this machine; use "
@@ -280,6 +285,12 @@ def resolve_options(estimator, *, n_features: int, n_rows: int, n_labeled: int) 
     FitOptions
     """
     e = estimator
+    if e.batch_size == 1 and e.batch_norm and n_labeled == 0:
+        raise ValueError(
+            "batch_size=1 with batch_norm=True cannot train: batch normalization needs at "
+            "least 2 rows per batch. Use batch_size >= 2 (e.g. the default 256) or "
+            "batch_norm=False."
+        )
     augmentation = resolve_augmentation(e.augmentation, n_features, e.likelihood)
     encoder = resolve_encoder(e.encoder, n_features, e.likelihood)
     needs_image = encoder == "conv" or augmentation != "none"

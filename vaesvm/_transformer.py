@@ -124,9 +124,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Torch device for training and inference; ``"auto"``: |device_rule|.
         A model trained on a GPU unpickles and runs on a CPU-only machine.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization, shuffling and the reparameterization
-        noise. An int gives bit-identical results across runs on the CPU.
-        torch's global random state is left untouched.
+        Seeds weight initialization, shuffling, augmentation and the
+        reparameterization noise, all drawn from generators the estimator owns:
+        an int gives bit-identical results across runs on the CPU, in threads
+        too, and torch's global random state is neither used nor changed.
     verbose : int, default=0
         0: silent; 1: one line per epoch (skorch's ``PrintLog``); 2: also a
         per-batch progress bar.
@@ -283,7 +284,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             classifier head (the semi-supervised objective). None, or every row
             ``-1``, trains the plain VAE. One single class, or continuous
             targets, raise a ``ValueError`` (pass ``label_weight=0`` to ignore
-            ``y``).
+            ``y``), and so do missing labels (None/NaN) and labels mixing
+            strings with numbers. In a Pipeline, a classifier after the VAE
+            would learn ``-1`` as a class: wrap it as
+            ``LabeledOnlyClassifier(SVC())`` to fit and score it on the
+            labeled rows only.
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Extra unlabeled rows, appended to ``X`` for training; the same as
             rows of ``X`` labeled ``-1``. In a Pipeline pass it as
@@ -293,6 +298,21 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         self : VAETransformer
             The fitted transformer.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C during training; the estimator is left as it was.
+        FloatingPointError
+            When training diverges (a non-finite loss, or one that grew more
+            than 10,000-fold); the message says what to change.
+
+        Notes
+        -----
+        ``fit`` is all-or-nothing: the fitted attributes are assigned only
+        after training, so an error or an interruption leaves a previously
+        fitted estimator exactly as it was (and an unfitted one unfitted). The
+        fitted net keeps no optimizer state.
         """
         self._fit(X, y, X_unlabeled)
         return self
@@ -313,27 +333,30 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             float32 rounding (the rows are encoded in other batches), without
             encoding them or searching their neighbours a second time.
         """
-        return self._fit(X, y, X_unlabeled)
+        return self._fit(X, y, X_unlabeled, return_codes=True)
 
-    def _fit(self, X, y, X_unlabeled) -> np.ndarray:
+    def _fit(self, X, y, X_unlabeled, *, return_codes: bool = False) -> np.ndarray | None:
         """Train, build the code graph, assign the fitted state; return the codes of ``X``.
 
         Nothing is assigned to ``self`` before training has finished, so a fit that
-        fails leaves a fitted estimator as it was.
+        fails leaves a fitted estimator as it was. The codes are returned only when
+        ``return_codes`` (``fit_transform``), from the encoding the graph needs anyway.
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, n_features=data.X.shape[1], n_rows=len(data.X),
                                   n_labeled=data.n_labeled)
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
         fit_seeded(net, data.X, data.y, options.seed)
-        codes = torch.from_numpy(latent_means(net, data.X))
-        propagation = None
+        propagation, codes = None, None
         if options.propagation_alpha > 0:
             propagation = EmbeddingPropagation(options.propagation_alpha, options.n_neighbors,
                                                self.propagation_steps)
-            codes = propagation.fit_transform(codes)
+            codes = propagation.fit_transform(torch.from_numpy(latent_means(net, data.X)))
+            codes = codes[: data.n_given].numpy()
+        elif return_codes:
+            codes = latent_means(net, data.X[: data.n_given])
         self._set_fitted(data, options, net, propagation)
-        return codes[: data.n_given].numpy()
+        return codes
 
     def _set_fitted(self, data: TrainingData, options, net, propagation) -> None:
         """Assign every fitted attribute at once."""
@@ -357,7 +380,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     # --------------------------------------------------------------- inference
     @property
     def _n_features_out(self) -> int:
-        """Number of output features, used by ``get_feature_names_out``."""
+        """Number of output features, used by ``get_feature_names_out`` (fitted only)."""
+        check_is_fitted(self, "net_")
         return self.n_components
 
     def encode(self, X) -> np.ndarray:

@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_array, validate_data
 
 from ._options import uses_labels
 
-__all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data"]
+__all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
+           "unlabeled_mask"]
 
 
 def as_tensor(X, device=None) -> torch.Tensor:
@@ -24,7 +25,10 @@ def as_tensor(X, device=None) -> torch.Tensor:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.as_tensor(np.asarray(X), device=device)
+        X = np.asarray(X)
+        if any(stride < 0 for stride in X.strides):  # e.g. X[:, ::-1]; torch refuses those
+            X = np.ascontiguousarray(X)
+        return torch.as_tensor(X, device=device)
 
 
 def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
@@ -83,7 +87,7 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
             )
         if estimator.likelihood == "bernoulli" and (lo < 0 or hi > 1):
             raise ValueError(
-                f"{name} has values in [{lo:.4g}, {hi:.4g}], but likelihood='bernoulli' "
+                f"{name} has values in [{lo!r}, {hi!r}], but likelihood='bernoulli' "
                 "needs values in [0, 1]. Scale the data, e.g. "
                 f"{name} / 255.0 for 8-bit images or sklearn.preprocessing.MinMaxScaler, "
                 "or use likelihood='gaussian' for real-valued features."
@@ -91,11 +95,34 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
     return X
 
 
-def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
+def unlabeled_mask(y: np.ndarray) -> np.ndarray:
     """Rows whose label is -1 (numeric -1, or the string "-1" for text labels)."""
     if y.dtype.kind in "biuf":
         return y == -1
     return np.array([str(v) == "-1" for v in y], dtype=bool)
+
+
+def _check_label_values(y: np.ndarray) -> None:
+    """Refuse missing labels and labels that mix strings with numbers."""
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError(
+            f"y has {int(np.isnan(y).sum())} NaN labels. Mark unlabeled rows with -1 "
+            "instead of NaN."
+        )
+    if y.dtype.kind == "O":
+        kinds = {type(v).__name__ for v in y if v is not None and not isinstance(v, str)}
+        n_none = sum(v is None for v in y)
+        if n_none or any(isinstance(v, float) and np.isnan(v) for v in y):
+            raise ValueError(
+                "y has missing labels (None or NaN). Mark unlabeled rows with -1 (or '-1' "
+                "for string labels)."
+            )
+        if kinds and any(isinstance(v, str) for v in y):
+            raise ValueError(
+                f"y mixes strings with numbers ({', '.join(sorted(kinds))}); the classifier "
+                "after the VAE would fail on it. Use one type: with string labels mark "
+                "unlabeled rows with the string '-1'."
+            )
 
 
 def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np.ndarray]:
@@ -134,7 +161,8 @@ def check_labels(y, n_samples: int, *, use: bool) -> tuple[np.ndarray | None, np
         )
     if not use:
         return None, empty
-    labeled = ~_unlabeled_mask(y)
+    _check_label_values(y)
+    labeled = ~unlabeled_mask(y)
     if not labeled.any():
         return None, empty
     y_lab = y[labeled]
@@ -212,6 +240,14 @@ def check_training_data(estimator, X, y=None, X_unlabeled=None) -> TrainingData:
     n_given = len(X)
     if X_unlabeled is not None:
         X_unl = check_input(probe, X_unlabeled, reset=False, name="X_unlabeled")
+        names = getattr(X_unlabeled, "columns", None)
+        fitted = getattr(probe, "feature_names_in_", None)
+        if names is not None and fitted is not None and list(map(str, names)) != list(fitted):
+            raise ValueError(
+                f"X_unlabeled has the columns {list(names)[:5]}... but X has "
+                f"{list(fitted)[:5]}...; pass X_unlabeled with X's columns in X's order, "
+                "e.g. X_unlabeled[X.columns]."
+            )
         if X_unl.shape[1] != X.shape[1]:
             raise ValueError(
                 f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "

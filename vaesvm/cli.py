@@ -16,13 +16,16 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .study.config import DEFAULTS, QUICK
+from .study.experiments import ABLATIONS, M1_PARAMS
+
 __all__ = ["main", "build_parser", "run_demo"]
 
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line: ``vaesvm: error: ...``."""
 
-    def error(self, message: str):  # noqa: D102
+    def error(self, message: str):
         self.exit(2, f"vaesvm: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -36,19 +39,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _common(p: argparse.ArgumentParser, *, labels, seeds, epochs, out) -> None:
+def _quick_text(command: str) -> str:
+    """The ``--quick`` settings of ``command`` in words."""
+    quick = QUICK[command]
+    words = [f"labels {' '.join(map(str, quick['n_labels']))}",
+             f"{len(quick['seeds'])} seed{'s' * (len(quick['seeds']) > 1)}",
+             f"{quick['epochs']} epochs"]
+    if "n_train" in quick:
+        words.append(f"{quick['n_train']} train images")
+    return ", ".join(words)
+
+
+def _common(p: argparse.ArgumentParser, command: str) -> None:
+    """The options shared by ``study`` and ``ablate``, defaults from ``DEFAULTS``."""
+    d = DEFAULTS[command]
     p.add_argument("--quick", action="store_true",
-                   help="small settings that finish in a few minutes on 2 CPU cores")
+                   help=f"small settings that finish in a few minutes on 2 CPU cores "
+                   f"({_quick_text(command)})")
     p.add_argument("--labels", type=_positive_int, nargs="+", default=None,
-                   help=f"label counts, multiples of 10 (default: {' '.join(map(str, labels))})")
+                   help=f"label counts, multiples of 10 (default: "
+                   f"{' '.join(map(str, d.n_labels))})")
     p.add_argument("--seeds", type=_positive_int, default=None,
-                   help=f"number of seeds 0..N-1 (default: {seeds})")
+                   help=f"number of seeds 0..N-1 (default: {len(d.seeds)})")
     p.add_argument("--epochs", type=_positive_int, default=None,
-                   help=f"VAE training epochs (default: {epochs})")
+                   help=f"VAE training epochs (default: {d.epochs})")
     p.add_argument("--n-train", type=_positive_int, default=None,
-                   help="train images used, labeled + unlabeled (default: all 60000)")
+                   help=f"train images used, labeled + unlabeled (default: {d.n_train})")
     p.add_argument("--device", default="auto", help="torch device (default: auto)")
-    p.add_argument("--out", default=out, help=f"output folder (default: {out})")
+    p.add_argument("--out", default=d.out, help=f"output folder (default: {d.out})")
     p.add_argument("--data-home", default=None,
                    help="folder holding the Fashion-MNIST .gz files")
     p.add_argument("--no-figures", action="store_true", help="write JSON and Markdown only")
@@ -65,14 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     study = sub.add_parser("study", help="label-count study with baselines and figures",
                            description="Test accuracy of VAE + SVC / LogReg and of "
                            "raw-pixel and PCA baselines at several label counts and seeds.")
-    _common(study, labels=(100, 600, 1000, 3000), seeds=3, epochs=30, out="results/study")
+    _common(study, "study")
     ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
                             description="VAE + SVC accuracy and test ELBO for the "
                             "semi-supervised terms, KL weight, batch norm, activation "
                             "and latent size.")
-    _common(ablate, labels=(100, 1000), seeds=1, epochs=30, out="results/ablation")
-    from .experiments import ABLATIONS, M1_PARAMS
-
+    _common(ablate, "ablate")
     ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
                         default=list(ABLATIONS), help="factors to vary (default: all)")
     ablate.add_argument("--plain-vae", action="store_true",
@@ -168,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             run_demo(args)
         else:
-            from ._runner import run_command
+            from .study.runner import run_command
 
             run_command(args)
     except KeyboardInterrupt:

@@ -55,8 +55,9 @@ _CHECKSUMS: dict[str, tuple[str, int]] = {
 _FILENAMES = tuple(name + ".gz" for name in _CHECKSUMS)
 _IDX_MAGIC = {"idx1": 2049, "idx3": 2051}
 
-_CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+#: Names of the 10 classes, indexed by label (the loader's ``target_names``).
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 _DESCR = f"""Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017, arXiv:1708.07747)
 
@@ -273,7 +274,7 @@ def load_fashion_mnist(
         out[f"y_{split}"] = labels.astype(np.int64)
     if return_X_y:
         return out["X_train"], out["y_train"], out["X_test"], out["y_test"]
-    return Bunch(**out, target_names=list(_CLASS_NAMES), DESCR=_DESCR,
+    return Bunch(**out, target_names=list(CLASS_NAMES), DESCR=_DESCR,
                  data_dir=data_dir)
 
 

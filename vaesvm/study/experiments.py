@@ -2,8 +2,8 @@
 
 Every accuracy is measured on the official 10,000-image Fashion-MNIST test set; every
 choice (classifier hyper-parameters) is made by cross-validation on the labeled
-subset alone. Results are written after every finished cell, so an interrupted run
-keeps what it computed.
+subset alone. Each finished cell is handed to the caller at once (``on_cell``), so an
+interrupted run keeps what it computed.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -21,15 +21,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ._options import RULE_TEXTS, uses_labels
-from ._transformer import VAETransformer
-from .datasets import make_semi_supervised_split
+from .. import VAETransformer
+from .._options import RULE_TEXTS, uses_labels
+from ..datasets import make_semi_supervised_split
 
-__all__ = ["METHODS", "ABLATIONS", "M1_PARAMS", "StudyConfig", "run_study", "run_ablation",
-           "tuned_svc", "validation_split", "versions"]
+if TYPE_CHECKING:  # config imports METHODS from here
+    from .config import StudyConfig
+
+__all__ = ["REFERENCE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "run_study",
+           "run_ablation", "tuned_svc", "default_svc", "logreg", "validation_split",
+           "setting_key", "versions", "config_dict"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -39,52 +42,69 @@ SVC_C = (1.0, 10.0, 100.0)
 SVC_GAMMA_FACTORS = (0.25, 1.0, 4.0)
 
 
-def tuned_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstimator:
+def tuned_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     """RBF SVC whose ``C`` and ``gamma`` are chosen by stratified CV on the labeled set.
 
     ``gamma`` is searched around sklearn's ``"scale"`` value, 1 / (n_features *
-    Var(X)), computed on the (standardized) labeled features.
+    Var(X)), computed on the labeled features.
 
     Parameters
     ----------
     X_lab : ndarray of shape (n_labels, n_features)
         The labeled features (they fix the gamma grid and the number of folds: at
         most 5, at least 2).
-    scale : bool
-        Standardize the features first (for latent codes with uneven scales).
     random_state : int
         Seed of the fold shuffling.
 
     Returns
     -------
     estimator
-        An unfitted ``GridSearchCV`` around ``[StandardScaler] -> SVC``.
+        An unfitted ``GridSearchCV`` around ``Pipeline([("svc", SVC())])``.
     """
-    steps = [StandardScaler()] if scale else []
-    var = 1.0 if scale else float(np.var(X_lab)) or 1.0
-    gamma0 = 1.0 / (X_lab.shape[1] * var)
+    gamma0 = 1.0 / (X_lab.shape[1] * (float(np.var(X_lab)) or 1.0))
     grid = {"svc__C": list(SVC_C), "svc__gamma": [gamma0 * f for f in SVC_GAMMA_FACTORS]}
     folds = StratifiedKFold(n_splits=max(2, min(5, len(X_lab) // 10)), shuffle=True,
                             random_state=random_state)
-    return GridSearchCV(make_pipeline(*steps, SVC()), grid, cv=folds)
+    return GridSearchCV(make_pipeline(SVC()), grid, cv=folds)
 
 
-def _logreg(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstimator:
-    steps = [StandardScaler()] if scale else []
-    return make_pipeline(*steps, LogisticRegression(max_iter=2000))
+def default_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
+    """scikit-learn's default RBF ``SVC()`` (C=1, gamma="scale")."""
+    return SVC()
 
 
-def _default_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstimator:
-    steps = [StandardScaler()] if scale else []
-    return make_pipeline(*steps, SVC())
+def logreg(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
+    """``LogisticRegression(max_iter=2000)``."""
+    return LogisticRegression(max_iter=2000)
 
 
-#: method name -> (feature set, classifier factory, standardize features).
+@dataclass(frozen=True)
+class Method:
+    """One row of the study: a feature set and the classifier fitted on it.
+
+    Attributes
+    ----------
+    name : str
+        The row's name in the tables.
+    features : {"ssvae", "ssvae_mu", "vae", "pca", "pixels"}
+        The default VAE's ``transform`` (latent means with embedding propagation), its
+        ``encode`` (plain latent means), the M1 VAE's latent means, 50 PCA
+        components, or the raw pixels.
+    classifier : callable
+        ``classifier(X_labeled, random_state)`` returns the unfitted classifier.
+    """
+
+    name: str
+    features: str
+    classifier: Callable[[np.ndarray, int], BaseEstimator]
+
+
+#: method name -> :class:`Method`.
 #: Each method's classifier was chosen on validation data (10,000 held-out train
-#: images, 100 and 1000 labels, 3 subset seeds; scripts/select_defaults.py), never on
-#: the test set. At 100 labels: VAE + plain SVC 72.96%, VAE + CV-tuned SVC 72.85%;
-#: pixels CV-tuned SVC 71.88% vs plain 69.79%; PCA CV-tuned 72.13% vs plain 70.29%.
-#: Standardizing the latent means cost 6.8 points (it inflates near-collapsed
+#: images, 100 and 1000 labels, 3 subset seeds; benchmarks/validation/select_defaults.py),
+#: never on the test set. At 100 labels: VAE + plain SVC 72.96%, VAE + CV-tuned SVC
+#: 72.85%; pixels CV-tuned SVC 71.88% vs plain 69.79%; PCA CV-tuned 72.13% vs plain
+#: 70.29%. Standardizing the latent means cost 6.8 points (it inflates near-collapsed
 #: dimensions), so no features are standardized.
 #: "SS-VAE + SVC" is the package default: ``Pipeline([("vae", VAETransformer()),
 #: ("svc", SVC())]).fit(X_lab, y_lab, vae__X_unlabeled=X_unl)``, one VAE per seed and
@@ -92,15 +112,15 @@ def _default_svc(X_lab: np.ndarray, scale: bool, random_state: int) -> BaseEstim
 #: means without embedding propagation (``VAETransformer.encode``). "VAE" rows are the
 #: reference's M1 recipe: one MLP VAE per seed trained without labels, augmentation or
 #: propagation, shared by the label counts.
-METHODS: dict[str, tuple[str, Callable[..., BaseEstimator], bool]] = {
-    "SS-VAE + SVC": ("ssvae", _default_svc, False),
-    "SS-VAE means + SVC": ("ssvae_mu", _default_svc, False),
-    "VAE + SVC": ("vae", _default_svc, False),
-    "VAE + LogReg": ("vae", _logreg, False),
-    "SVC (pixels)": ("pixels", tuned_svc, False),
-    "PCA + SVC": ("pca", tuned_svc, False),
-    "LogReg (pixels)": ("pixels", _logreg, False),
-}
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("SS-VAE + SVC", "ssvae", default_svc),
+    Method("SS-VAE means + SVC", "ssvae_mu", default_svc),
+    Method("VAE + SVC", "vae", default_svc),
+    Method("VAE + LogReg", "vae", logreg),
+    Method("SVC (pixels)", "pixels", tuned_svc),
+    Method("PCA + SVC", "pca", tuned_svc),
+    Method("LogReg (pixels)", "pixels", logreg),
+)}
 
 #: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation, and the
 #: latent means themselves as features (no embedding propagation).
@@ -136,33 +156,13 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
-@dataclass
-class StudyConfig:
-    """Settings of a study or ablation run (all recorded in ``results.json``)."""
-
-    n_labels: tuple[int, ...] = (100, 600, 1000, 3000)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 30
-    n_train: int = 60000
-    device: str = "auto"
-    vae_params: dict[str, Any] = field(default_factory=dict)
-    methods: tuple[str, ...] = tuple(METHODS)
-    verbose: int = 0
-
-    def vae(self, seed: int, **overrides: Any) -> VAETransformer:
-        """The VAE of this run for ``seed``, with ablation ``overrides``."""
-        params = {"max_epochs": self.epochs, "device": self.device, "random_state": seed,
-                  "verbose": self.verbose, **self.vae_params, **overrides}
-        return VAETransformer(**params)
-
-
 def versions() -> dict[str, str]:
     """Versions of Python and the packages that shape the numbers."""
     import sklearn
     import skorch
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     return {"vaesvm": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "scikit-learn": sklearn.__version__,
@@ -170,11 +170,21 @@ def versions() -> dict[str, str]:
             "machine": platform.machine(), "torch_threads": str(torch.get_num_threads())}
 
 
+def _ignore(*args: Any) -> None:
+    """A callback that does nothing."""
+
+
+def _vae_info(vae: VAETransformer, X_test: np.ndarray) -> dict[str, Any]:
+    """Training time and test ELBO of a fitted VAE, for its cells."""
+    return {"vae_train_seconds": sum(h["dur"] for h in vae.history_),
+            "vae_test_elbo": vae.score(X_test)}
+
+
 def _evaluate(method: str, X_lab: np.ndarray, X_test: np.ndarray, y_lab: np.ndarray,
               y_test: np.ndarray, seed: int) -> dict[str, Any]:
-    _, factory, scale = METHODS[method]
+    """Fit ``method``'s classifier on the labeled rows; score it on the test set."""
     start = time.perf_counter()
-    clf = factory(X_lab, scale, seed).fit(X_lab, y_lab)
+    clf = METHODS[method].classifier(X_lab, seed).fit(X_lab, y_lab)
     pred = clf.predict(X_test)
     cell = {"method": method, "accuracy": float(np.mean(pred == y_test)),
             "fit_predict_seconds": time.perf_counter() - start,
@@ -183,6 +193,47 @@ def _evaluate(method: str, X_lab: np.ndarray, X_test: np.ndarray, y_lab: np.ndar
         cell["chosen_params"] = {k: v for k, v in clf.best_params_.items()}
         cell["cv_accuracy"] = float(clf.best_score_)
     return cell
+
+
+def _unlabeled_features(data, config: StudyConfig, seed: int, needs: set[str],
+                        progress: Callable[[str], None], on_vae: Callable
+                        ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+    """The feature sets fitted without labels (M1 VAE, PCA, pixels), train and test.
+
+    Returns the features and the M1 VAE's training time and test ELBO.
+    """
+    X_train = data.X_train[: config.n_train]
+    features, info = {}, {}
+    if "vae" in needs:
+        progress(f"seed {seed}: training VAE")
+        vae = config.vae(seed, **M1_PARAMS).fit(X_train)
+        features["vae"] = (vae.transform(X_train), vae.transform(data.X_test))
+        info = _vae_info(vae, data.X_test)
+        on_vae(seed, None, vae)
+    if "pca" in needs:
+        pca = PCA(50, random_state=seed).fit(X_train)
+        features["pca"] = (pca.transform(X_train), pca.transform(data.X_test))
+    if "pixels" in needs:
+        features["pixels"] = (X_train, data.X_test)
+    return features, info
+
+
+def _ssvae_features(data, config: StudyConfig, seed: int, lab: np.ndarray, unl: np.ndarray
+                    ) -> tuple[VAETransformer, dict[str, tuple], dict[str, Any]]:
+    """Fit the default VAE as the user's Pipeline; its labeled and test features.
+
+    Returns the fitted VAE, its ``transform`` and ``encode`` features of the labeled
+    rows and the test set, and its training time, test ELBO and Pipeline accuracy.
+    """
+    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
+    pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
+    pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
+    ss = pipe.named_steps["vae"]
+    features = {"ssvae": (ss.transform(X_train[lab]), ss.transform(data.X_test)),
+                "ssvae_mu": (ss.encode(X_train[lab]), ss.encode(data.X_test))}
+    info = {**_vae_info(ss, data.X_test),
+            "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}
+    return ss, features, info
 
 
 def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | None = None,
@@ -211,55 +262,27 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
         Called with ``(seed, n_labels, fitted VAETransformer)`` after each VAE is
         trained; ``n_labels`` is None for the shared M1 VAE of the seed.
     """
-    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
-    needs = {METHODS[m][0] for m in config.methods}
+    on_cell, progress, on_vae = on_cell or _ignore, progress or _ignore, on_vae or _ignore
+    y_train = data.y_train[: config.n_train]
+    needs = {METHODS[m].features for m in config.methods}
     for seed in config.seeds:
-        features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        vae_info: dict[str, Any] = {}
-        if "vae" in needs:
-            if progress:
-                progress(f"seed {seed}: training VAE")
-            vae = config.vae(seed, **M1_PARAMS).fit(X_train)
-            features["vae"] = (vae.transform(X_train), vae.transform(data.X_test))
-            vae_info = {"vae_train_seconds": sum(h["dur"] for h in vae.history_),
-                        "vae_test_elbo": vae.score(data.X_test)}
-            if on_vae:
-                on_vae(seed, None, vae)
-        if "pca" in needs:
-            pca = PCA(50, random_state=seed).fit(X_train)
-            features["pca"] = (pca.transform(X_train), pca.transform(data.X_test))
-        if "pixels" in needs:
-            features["pixels"] = (X_train, data.X_test)
+        features, m1_info = _unlabeled_features(data, config, seed, needs, progress, on_vae)
         for n in config.n_labels:
             lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
-            # labeled rows and test set per feature kind
+            # labeled rows and test set per feature set
             subset = {k: (train[lab], test) for k, (train, test) in features.items()}
-            ss_info: dict[str, Any] = {}
+            info = {"vae": m1_info}  # extra keys of the cells, per feature set
             if needs & {"ssvae", "ssvae_mu"}:
-                if progress:
-                    progress(f"seed {seed}, {n} labels: training SS-VAE")
-                pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
-                pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
-                ss = pipe.named_steps["vae"]
-                subset["ssvae"] = (ss.transform(X_train[lab]), ss.transform(data.X_test))
-                subset["ssvae_mu"] = (ss.encode(X_train[lab]), ss.encode(data.X_test))
-                ss_info = {"vae_train_seconds": sum(h["dur"] for h in ss.history_),
-                           "vae_test_elbo": ss.score(data.X_test),
-                           "pipeline_accuracy": float(pipe.score(data.X_test, data.y_test))}
-                if on_vae:
-                    on_vae(seed, n, ss)
+                progress(f"seed {seed}, {n} labels: training SS-VAE")
+                ss, ss_features, info["ssvae"] = _ssvae_features(data, config, seed, lab, unl)
+                subset.update(ss_features)
+                on_vae(seed, n, ss)
             for method in config.methods:
-                if progress:
-                    progress(f"seed {seed}, {n} labels: {method}")
-                kind = METHODS[method][0]
+                progress(f"seed {seed}, {n} labels: {method}")
+                kind = METHODS[method].features
                 cell = _evaluate(method, *subset[kind], y_train[lab], data.y_test, seed)
-                cell.update(seed=seed, n_labels=n)
-                if kind == "vae":
-                    cell.update(vae_info)
-                elif kind == "ssvae":
-                    cell.update(ss_info)
-                if on_cell:
-                    on_cell(cell)
+                cell.update(seed=seed, n_labels=n, **info.get(kind, {}))
+                on_cell(cell)
 
 
 def validation_split(n_train: int, n_val: int = 10000, seed: int = 123
@@ -274,7 +297,7 @@ def validation_split(n_train: int, n_val: int = 10000, seed: int = 123
     return np.setdiff1d(np.arange(n_train), val), val
 
 
-def _setting_key(config: StudyConfig, overrides: dict[str, Any]) -> tuple:
+def setting_key(config: StudyConfig, overrides: dict[str, Any]) -> tuple:
     """Hashable identity of a VAE setting (overrides equal to the default vanish)."""
     params = config.vae(0, **overrides).get_params()
     return tuple(sorted((k, str(v)) for k, v in params.items()))
@@ -306,22 +329,21 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
     progress : callable, optional
         Called with a short description before each VAE is trained.
     """
-    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
-    pool, val = validation_split(len(X_train))
+    on_cell, progress = on_cell or _ignore, progress or _ignore
+    y_train = data.y_train[: config.n_train]
+    pool, val = validation_split(len(y_train))
     cache: dict[tuple, dict[str, Any]] = {}
     for seed in config.seeds:
         splits = {n: pool[make_semi_supervised_split(y_train[pool], n, random_state=seed)[0]]
                   for n in config.n_labels}
         for factor in factors:
             for label, overrides in ABLATIONS[factor]:
-                key = (seed, _setting_key(config, overrides))
+                key = (seed, setting_key(config, overrides))
                 if key not in cache:
-                    if progress:
-                        progress(f"seed {seed}: {factor} = {label}")
+                    progress(f"seed {seed}: {factor} = {label}")
                     cache[key] = _ablation_cell(data, config, seed, overrides, splits, val)
-                if on_cell:
-                    on_cell({"factor": factor, "value": label, "seed": seed,
-                             "params": overrides, **cache[key]})
+                on_cell({"factor": factor, "value": label, "seed": seed, "params": overrides,
+                         **cache[key]})
 
 
 def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, Any],
@@ -340,7 +362,7 @@ def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, An
             elbo.append(vae.score(data.X_test))
             loss.append(vae.history_[-1]["loss"])
             seconds += sum(h["dur"] for h in vae.history_)
-        clf = _default_svc(Z[lab], False, seed).fit(Z[lab], y_train[lab])
+        clf = default_svc(Z[lab], seed).fit(Z[lab], y_train[lab])
         test[str(n)] = float(clf.score(Z_test, data.y_test))
         valid[str(n)] = float(clf.score(Z[val], y_train[val]))
     # with labels, ELBO and loss are those of the VAE trained with the last label count

@@ -8,17 +8,16 @@ how to install it.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..datasets import CLASS_NAMES
 from .report import accuracies_by_method
 
 __all__ = ["require_matplotlib", "plot_history", "plot_reconstructions", "plot_samples",
            "plot_embedding", "plot_confusion", "plot_accuracy_vs_labels", "plot_ablation"]
-
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def require_matplotlib():
@@ -134,7 +133,8 @@ def plot_samples(vae, path, n: int = 64, random_state: int = 0) -> pathlib.Path:
 
 
 def plot_embedding(Z: np.ndarray, y: np.ndarray, path, method: str = "tsne",
-                   random_state: int = 0) -> pathlib.Path:
+                   random_state: int = 0, class_names: Sequence[str] = CLASS_NAMES
+                   ) -> pathlib.Path:
     """2-D embedding (t-SNE or PCA) of latent means, coloured by class.
 
     Parameters
@@ -149,6 +149,8 @@ def plot_embedding(Z: np.ndarray, y: np.ndarray, path, method: str = "tsne",
         Embedding method.
     random_state : int, default=0
         Seed of the embedding.
+    class_names : sequence of str, default=Fashion-MNIST's
+        Names of the classes, indexed by label.
 
     Returns
     -------
@@ -166,13 +168,14 @@ def plot_embedding(Z: np.ndarray, y: np.ndarray, path, method: str = "tsne",
     fig, ax = plt.subplots(figsize=(7, 6))
     scatter = ax.scatter(E[:, 0], E[:, 1], c=y, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
     cbar = fig.colorbar(scatter, ticks=range(10))
-    cbar.ax.set_yticklabels(CLASS_NAMES)
+    cbar.ax.set_yticklabels(class_names)
     ax.set_title(f"{method.upper()} of {len(Z)} test latent means")
     ax.set_xticks([]), ax.set_yticks([])
     return _save(fig, pathlib.Path(path))
 
 
-def plot_confusion(cm: np.ndarray, title: str, path) -> pathlib.Path:
+def plot_confusion(cm: np.ndarray, title: str, path,
+                   class_names: Sequence[str] = CLASS_NAMES) -> pathlib.Path:
     """Row-normalized confusion matrix (sklearn's ConfusionMatrixDisplay).
 
     Parameters
@@ -183,6 +186,8 @@ def plot_confusion(cm: np.ndarray, title: str, path) -> pathlib.Path:
         Figure title.
     path : path-like
         Where to write the PNG.
+    class_names : sequence of str, default=Fashion-MNIST's
+        Names of the classes, indexed by label.
 
     Returns
     -------
@@ -195,7 +200,7 @@ def plot_confusion(cm: np.ndarray, title: str, path) -> pathlib.Path:
     cm = np.asarray(cm, dtype=float)
     cm = cm / cm.sum(axis=1, keepdims=True)
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
-    ConfusionMatrixDisplay(cm, display_labels=CLASS_NAMES).plot(
+    ConfusionMatrixDisplay(cm, display_labels=list(class_names)).plot(
         ax=ax, xticks_rotation=60, values_format=".2f", colorbar=False)
     ax.set_title(title)
     return _save(fig, pathlib.Path(path))
