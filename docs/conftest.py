@@ -38,10 +38,14 @@ def example_blocks(text: str):
             start = None
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path, parent):
+    collected = yield
     if file_path.suffix == ".rst" and file_path.parent == HERE:
-        return DocPage.from_parent(parent, path=file_path)
-    return None
+        # pytest collects a page named on the command line as one doctest: ours replace it
+        collected = [c for c in collected if not isinstance(c, DoctestTextfile)]
+        collected.append(DocPage.from_parent(parent, path=file_path))
+    return collected
 
 
 class DocPage(pytest.File):
@@ -108,8 +112,3 @@ class DocExample(pytest.Item):
     def reportinfo(self):
         return self.path, self.test.lineno, f"[doc example] {self.name}"
 
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """Drop pytest's own doctest of a page named on the command line (one test per page)."""
-    items[:] = [item for item in items
-                if not (isinstance(item.parent, DoctestTextfile) and item.path.parent == HERE)]
