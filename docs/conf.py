@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.abspath(".."))
 
 import vaesvm  # noqa: E402
+from vaesvm._options import RULE_TEXTS  # noqa: E402
 
 # -- Project -----------------------------------------------------------------
 project = "vaesvm"
@@ -36,6 +37,10 @@ root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results/*/results.md"]
 
 nitpicky = False
+
+# Every "auto" rule is stated once, in vaesvm/_options.py; the pages say it with
+# |label_weight_rule|, |propagation_rule|, |image_rule| and |device_rule|.
+rst_prolog = "\n".join(f".. |{name}| replace:: {text}" for name, text in RULE_TEXTS.items())
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------
 autosummary_generate = True
