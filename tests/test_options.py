@@ -13,14 +13,19 @@ from vaesvm._options import (
     AUTO_PROPAGATION_ALPHA,
     RULE_TEXTS,
     FitOptions,
+    flips_keep_labels,
     image_shape_of,
+    max_shift,
     resolve_augmentation,
     resolve_device,
     resolve_encoder,
+    resolve_image_shape,
     resolve_label_weight,
     resolve_options,
     resolve_propagation_alpha,
+    smoothness,
 )
+from vaesvm._validation import check_training_data
 
 
 def test_auto_label_weight_grows_with_the_labels():
@@ -36,21 +41,70 @@ def test_auto_propagation_alpha_falls_with_the_labels():
     assert resolve_propagation_alpha(0.3, 100) == 0.3
 
 
-def test_image_rule_for_augmentation_and_encoder():
-    assert image_shape_of(784) == (28, 28) and image_shape_of(64) == (8, 8)
-    assert image_shape_of(49) is None and image_shape_of(20) is None
-    assert resolve_augmentation("auto", 784, "bernoulli") == "shift_flip"
-    assert resolve_augmentation("auto", 784, "gaussian") == "none"
-    assert resolve_augmentation("auto", 20, "bernoulli") == "none"
-    assert resolve_augmentation("shift", 64, "gaussian") == "shift"
-    assert resolve_encoder("auto", 784, "bernoulli") == "conv"
-    assert resolve_encoder("auto", 784, "gaussian") == "mlp"
-    assert resolve_encoder("conv", 64, "gaussian") == "conv"
-    for param, resolve in (("augmentation", resolve_augmentation), ("encoder", resolve_encoder)):
-        value = "shift" if param == "augmentation" else "conv"
-        with pytest.raises(ValueError, match=f"{param}='{value}' needs square images.*"
-                                             f"Use {param}="):
-            resolve(value, 20, "bernoulli")
+def _images(n=300, side=28, seed=0):
+    """Smooth random blobs: images as far as the smoothness test can tell."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[:side, :side]
+    cy, cx = rng.rand(2, n, 1, 1) * side
+    return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / side).reshape(n, -1).astype(np.float32)
+
+
+def test_image_shape_auto_is_conservative():
+    images = _images()
+    assert resolve_image_shape("auto", images, "bernoulli") == (1, 28, 28)
+    assert smoothness(images, (1, 28, 28)) < 0.8
+    assert resolve_image_shape("auto", images, "gaussian") is None
+    rng = np.random.RandomState(0)
+    for n_features in (64, 100, 784):  # binary tabular features that happen to be squares
+        table = (rng.rand(200, n_features) < 0.3).astype(np.float32)
+        assert resolve_image_shape("auto", table, "bernoulli") is None
+    assert resolve_image_shape("auto", images[:, :783], "bernoulli") is None  # not a square
+    assert image_shape_of(784) == (28, 28) and image_shape_of(49) is None
+
+
+def test_declared_image_shapes():
+    X = np.zeros((4, 3 * 32 * 20), np.float32)
+    assert resolve_image_shape((3, 32, 20), X, "gaussian") == (3, 32, 20)
+    assert resolve_image_shape((96, 20), X, "bernoulli") == (1, 96, 20)
+    assert resolve_image_shape(None, X, "bernoulli") is None
+    for bad in ((32, 32), (3, 32, 21), (0, 1920), (1920,)):
+        with pytest.raises(ValueError, match=r"does not fit X's 1920 features.*channels-first"):
+            resolve_image_shape(bad, X, "bernoulli")
+    assert max_shift((1, 28, 28)) == (2, 2)
+    assert max_shift((1, 8, 8)) == max_shift((1, 14, 14)) == (1, 1)
+    assert max_shift((3, 32, 20)) == (2, 1)
+
+
+def test_flip_rule_keeps_clothes_mirrored_not_asymmetric_shapes():
+    rng = np.random.RandomState(0)
+    side = 12
+    left = np.zeros((side, side), np.float32)
+    left[2:10, 1:4] = 1  # a bar near the left edge: class 0
+    right = left[:, ::-1].copy()  # its mirror image: class 1
+    X = np.stack([left] * 20 + [right] * 20).reshape(40, -1) + 0.05 * rng.rand(40, side * side)
+    y = np.repeat([0, 1], 20)
+    assert not flips_keep_labels(X, y, (1, side, side))  # mirroring turns 0 into 1
+    wide, tall = np.zeros((2, side, side), np.float32)
+    wide[5:7, 2:10], tall[2:10, 5:7] = 1, 1  # centred bars: mirroring keeps their class
+    X2 = np.stack([wide] * 20 + [tall] * 20).reshape(40, -1)
+    assert flips_keep_labels(X2 + 0.05 * rng.rand(40, side * side), y, (1, side, side))
+    assert not flips_keep_labels(X, None, (1, side, side))  # no labels: no flips
+    assert not flips_keep_labels(X, np.where(np.arange(40) == 0, 0, -1), (1, side, side))
+
+
+def test_augmentation_and_encoder_follow_the_image_shape():
+    image, never = (1, 28, 28), lambda: pytest.fail("flip rule evaluated")
+    assert resolve_augmentation("auto", image, lambda: True) == "shift_flip"
+    assert resolve_augmentation("auto", image, lambda: False) == "shift"
+    assert resolve_augmentation("auto", None, never) == "none"
+    assert resolve_augmentation("shift", image, never) == "shift"
+    assert resolve_augmentation(print, None, never) is print  # a user callable
+    assert resolve_encoder("auto", image) == "conv" and resolve_encoder("auto", None) == "mlp"
+    assert resolve_encoder("mlp", image) == "mlp"
+    with pytest.raises(ValueError, match="augmentation='shift' needs images.*image_shape="):
+        resolve_augmentation("shift", None, never)
+    with pytest.raises(ValueError, match="encoder='conv' needs images.*encoder='mlp'"):
+        resolve_encoder("conv", None)
 
 
 def test_device_rule():
@@ -63,24 +117,30 @@ def test_device_rule():
             resolve_device("cuda")
 
 
+def _data(X, y=None):
+    return check_training_data(VAETransformer(), X, y)
+
+
 def test_resolve_options_is_one_frozen_record():
+    images = _images(300)
+    y = np.where(np.arange(300) < 100, np.arange(300) % 2, -1)
     vae = VAETransformer(n_neighbors=500, random_state=0)
-    opts = resolve_options(vae, n_features=784, n_rows=300, n_labeled=100)
+    opts = resolve_options(vae, _data(images, y))
     assert opts == FitOptions(device=resolve_device("auto"), hidden_layer_sizes=(600, 600),
-                              label_weight=pytest.approx(2 / 3), augmentation="shift_flip",
-                              encoder="conv", image_shape=(28, 28), propagation_alpha=0.9,
+                              label_weight=pytest.approx(2 / 3), augmentation=opts.augmentation,
+                              encoder="conv", image_shape=(1, 28, 28), propagation_alpha=0.9,
                               n_neighbors=300, seed=opts.seed)
-    assert opts.seed == resolve_options(vae, n_features=784, n_rows=300, n_labeled=100).seed
+    assert opts.augmentation in ("shift", "shift_flip")
+    assert opts.seed == resolve_options(vae, _data(images, y)).seed
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.seed = 1
-    plain = resolve_options(VAETransformer(hidden_layer_sizes=32), n_features=20, n_rows=50,
-                            n_labeled=0)
+    table = np.random.RandomState(0).rand(50, 20).astype(np.float32)
+    plain = resolve_options(VAETransformer(hidden_layer_sizes=32), _data(table))
     assert (plain.label_weight, plain.augmentation, plain.encoder, plain.image_shape) == (
         0.0, "none", "mlp", None)
     assert plain.hidden_layer_sizes == (32,)
     with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive int"):
-        resolve_options(VAETransformer(hidden_layer_sizes=(8, 0)), n_features=20, n_rows=50,
-                        n_labeled=0)
+        resolve_options(VAETransformer(hidden_layer_sizes=(8, 0)), _data(table))
 
 
 def test_rule_texts_are_rendered_from_the_constants():

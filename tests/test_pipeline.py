@@ -104,8 +104,9 @@ def test_persistence_round_trip_gives_identical_outputs(semi, fast_params, tmp_p
         X, outputs = X_unl, ("transform", "encode", "score_samples")
     else:  # 8x8 images: conv encoder and augmentation
         X = np.random.RandomState(0).rand(96, 64).astype(np.float32)
-        model = VAETransformer(**fast_params).fit(X, np.repeat([0, 1, -1], 32))
-        assert (model.encoder_, model.augmentation_) == ("conv", "shift_flip")
+        model = VAETransformer(image_shape=(8, 8), augmentation="shift_flip",
+                               **fast_params).fit(X, np.repeat([0, 1, -1], 32))
+        assert (model.encoder_, model.image_shape_) == ("conv", (1, 8, 8))
         outputs = ("transform", "inverse_transform")
     if save == "joblib":
         joblib.dump(model, tmp_path / "model.joblib")

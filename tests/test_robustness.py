@@ -101,7 +101,8 @@ def test_fits_in_threads_equal_serial_fits_and_leave_torch_rng_alone(blobs, fast
     X, y = blobs
     y = np.where(np.arange(len(y)) % 3 == 0, y, -1)
     images = np.random.RandomState(1).rand(120, 64).astype(np.float32)  # conv + augmentation
-    jobs = [(X, y, fast_params), (images, np.repeat([0, 1, -1], 40), fast_params),
+    image_params = {**fast_params, "image_shape": (8, 8), "augmentation": "shift_flip"}
+    jobs = [(X, y, fast_params), (images, np.repeat([0, 1, -1], 40), image_params),
             (X, None, {**fast_params, "random_state": 3})]
     serial = [_fit_codes(*job) for job in jobs]
     torch.manual_seed(1234)
@@ -167,7 +168,7 @@ def test_odd_calls_and_settings(blobs, fast_params):
     images = np.random.RandomState(0).rand(64, 64)  # conv encoder under float64 default
     try:
         torch.set_default_dtype(torch.float64)
-        Z = VAETransformer(**fast_params).fit(images).transform(images)
+        Z = VAETransformer(image_shape=(8, 8), **fast_params).fit(images).transform(images)
     finally:
         torch.set_default_dtype(default)
     assert Z.dtype == np.float32 and np.isfinite(Z).all()

@@ -250,7 +250,7 @@ def test_unfitted_raises(blobs):
 def test_encoder_is_mlp_for_plain_features(blobs, fast_params):
     X, _ = blobs  # 20 features: not an image
     assert VAETransformer(**fast_params).fit(X).encoder_ == "mlp"
-    with pytest.raises(ValueError, match="encoder='conv' needs square images"):
+    with pytest.raises(ValueError, match="encoder='conv' needs images"):
         VAETransformer(encoder="conv", **fast_params).fit(X)
     with pytest.raises(ValueError, match="image_shape"):
         VAE(784, encoder="conv")
@@ -267,7 +267,8 @@ def test_conv_encoder_shapes():
 
 def test_conv_encoder_on_images_trains_reproducibly(fast_params):
     rng = np.random.RandomState(0)
-    X = rng.rand(96, 64).astype(np.float32)  # 8x8 "images"
+    X = rng.rand(96, 64).astype(np.float32)  # 8x8 "images" (declared: noise is not smooth)
+    fast_params = {**fast_params, "image_shape": (8, 8)}
     a = VAETransformer(**fast_params).fit(X)
     assert a.encoder_ == "conv"
     assert any(isinstance(m, torch.nn.Conv2d) for m in a.net_.module_.modules())

@@ -1,9 +1,10 @@
-"""Label-preserving random augmentation of flat grey images (pure PyTorch).
+"""Label-preserving random augmentation of flat images of any shape (pure PyTorch).
 
 Used by the training batch iterator when ``VAETransformer(augmentation=...)`` is
 on: every training batch is a fresh random translation (and, optionally, a
 horizontal flip) of the images, so the encoder learns codes that do not change
-when a garment moves by a pixel or two.
+when an object moves by a pixel or two. Rows are flat, channels-first
+(``(channels, height, width)`` flattened, as PyTorch lays out images).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ AUGMENTATIONS: tuple[str, ...] = ("none", "shift", "shift_flip")
 
 def augment_images(
     x: torch.Tensor,
-    image_shape: tuple[int, int],
+    image_shape: tuple[int, ...],
     *,
-    max_shift: int = 2,
+    max_shift: int | tuple[int, int] = 2,
     flip: bool = False,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
@@ -29,13 +30,14 @@ def augment_images(
 
     Parameters
     ----------
-    x : torch.Tensor of shape (n, height * width)
-        Flattened images, row-major.
-    image_shape : (int, int)
-        ``(height, width)`` of one image.
-    max_shift : int, default=2
+    x : torch.Tensor of shape (n, channels * height * width)
+        Flattened images, channels-first, row-major.
+    image_shape : (height, width) or (channels, height, width)
+        The shape of one image.
+    max_shift : int or (int, int), default=2
         Each image moves by an independent uniform integer in
-        ``[-max_shift, max_shift]`` pixels along each axis.
+        ``[-max_shift, max_shift]`` pixels along each axis (one bound for both
+        axes, or one per axis: height, width).
     flip : bool, default=False
         Mirror each image left-right with probability 1/2.
     generator : torch.Generator or None, default=None
@@ -43,24 +45,25 @@ def augment_images(
 
     Returns
     -------
-    torch.Tensor of shape (n, height * width)
+    torch.Tensor of shape (n, channels * height * width)
         A new tensor; ``x`` is not modified.
     """
     n = len(x)
-    h, w = image_shape
-    img = x.reshape(n, h, w)
+    c, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
+    sy, sx = (max_shift, max_shift) if isinstance(max_shift, int) else max_shift
+    img = x.reshape(n, c, h, w)
     if flip:
         mask = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-        img = torch.where(mask[:, None, None], img.flip(2), img)
-    if max_shift > 0:
-        p = int(max_shift)
-        pad = F.pad(img, (p, p, p, p))
-        dy = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device)
-        dx = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(x.device)
-        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, :, None]
-        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, :]
-        img = pad[torch.arange(n, device=x.device)[:, None, None], rows, cols]
-    return img.reshape(n, h * w)
+        img = torch.where(mask[:, None, None, None], img.flip(3), img)
+    if sy > 0 or sx > 0:
+        pad = F.pad(img, (sx, sx, sy, sy))
+        dy = torch.randint(0, 2 * sy + 1, (n,), generator=generator).to(x.device)
+        dx = torch.randint(0, 2 * sx + 1, (n,), generator=generator).to(x.device)
+        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+        chans = torch.arange(c, device=x.device)[None, :, None, None]
+        img = pad[torch.arange(n, device=x.device)[:, None, None, None], chans, rows, cols]
+    return img.reshape(n, c * h * w)
 
 
 class ImageAugment:
@@ -68,16 +71,16 @@ class ImageAugment:
 
     Parameters
     ----------
-    image_shape : (int, int)
-        ``(height, width)`` of one image.
+    image_shape : (height, width) or (channels, height, width)
+        The shape of one image.
     flip : bool, default=False
         Also mirror images left-right at random.
-    max_shift : int, default=2
-        Largest translation in pixels.
+    max_shift : int or (int, int), default=2
+        Largest translation in pixels (both axes, or per axis: height, width).
     """
 
-    def __init__(self, image_shape: tuple[int, int], flip: bool = False,
-                 max_shift: int = 2) -> None:
+    def __init__(self, image_shape: tuple[int, ...], flip: bool = False,
+                 max_shift: int | tuple[int, int] = 2) -> None:
         self.image_shape = tuple(image_shape)
         self.flip = flip
         self.max_shift = max_shift

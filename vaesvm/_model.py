@@ -68,7 +68,7 @@ def make_mlp(
 
 
 def make_conv_encoder(
-    image_shape: tuple[int, int],
+    image_shape: tuple[int, ...],
     hidden_layer_sizes: Sequence[int],
     activation: str = "softplus",
     batch_norm: bool = True,
@@ -83,8 +83,8 @@ def make_conv_encoder(
 
     Parameters
     ----------
-    image_shape : (int, int)
-        ``(height, width)`` of one image; the input rows are flat, row-major.
+    image_shape : (height, width) or (channels, height, width)
+        The shape of one image; the input rows are flat, channels-first.
     hidden_layer_sizes : sequence of int
         The encoder widths of the MLP this encoder replaces (at least one).
     activation : str, default="softplus"
@@ -99,9 +99,8 @@ def make_conv_encoder(
     width_out : int
         The body's output width.
     """
-    h, w = image_shape
-    layers: list[nn.Module] = [nn.Unflatten(1, (1, h, w))]
-    c_in = 1
+    c_in, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
+    layers: list[nn.Module] = [nn.Unflatten(1, (c_in, h, w))]
     for c_out in CONV_CHANNELS:
         layers.append(nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=not batch_norm))
         if batch_norm:
@@ -156,8 +155,9 @@ class VAE(nn.Module):
         ``"conv"``: two strided convolutions replace the encoder's first dense
         layer (:func:`make_conv_encoder`); needs ``image_shape``. The decoder is
         an MLP either way.
-    image_shape : (int, int) or None, default=None
-        ``(height, width)`` with ``height * width == n_features``, for ``"conv"``.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(channels, height, width)`` whose product is
+        ``n_features``, for ``"conv"``.
     generator : torch.Generator or None, default=None
         Source of the initial weights. None: torch's global generator, as for
         any module. Given: the weights are drawn from it alone (bit for bit the
@@ -209,9 +209,9 @@ class VAE(nn.Module):
         self.likelihood = likelihood
         self.n_components = n_components
         if encoder == "conv":
-            if image_shape is None or image_shape[0] * image_shape[1] != n_features:
+            if image_shape is None or math.prod(image_shape) != n_features:
                 raise ValueError(
-                    f"encoder='conv' needs image_shape with height * width == n_features "
+                    f"encoder='conv' needs an image_shape whose product is n_features "
                     f"({n_features}); got {image_shape!r}."
                 )
             self.encoder, width = make_conv_encoder(image_shape, hidden, activation, batch_norm)

@@ -19,6 +19,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import is_dataset
 
 from ._augment import ImageAugment
+from ._options import max_shift
 from ._model import VAE, ELBOLoss
 from ._validation import as_tensor
 
@@ -349,9 +350,12 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
     VAENet
     """
     p = params
-    augment = None
-    if options.augmentation != "none":
-        augment = ImageAugment(options.image_shape, flip=options.augmentation == "shift_flip")
+    augment = options.augmentation  # "none", a built-in name, or the user's callable
+    if augment == "none":
+        augment = None
+    elif isinstance(augment, str):
+        augment = ImageAugment(options.image_shape, flip=augment == "shift_flip",
+                               max_shift=max_shift(options.image_shape))
     callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"])),
                  ("divergence_guard", DivergenceGuard(divergence_advice(p)))]
     if n_classes:

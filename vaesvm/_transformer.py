@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
@@ -46,14 +47,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Widths of the encoder's hidden layers; the decoder mirrors them. With
         ``encoder="conv"`` the convolutions take the place of the first one in
         the encoder (its width still sets the decoder's last hidden layer).
+    image_shape : "auto", None, (height, width) or (channels, height, width), default="auto"
+        The shape of one image, each row of ``X`` being an image flattened
+        channels-first as PyTorch lays them out: from a NumPy/PIL array of
+        shape (n, height, width, channels), ``X = images.transpose(0, 3, 1,
+        2).reshape(n, -1)`` (grey (n, height, width): ``images.reshape(n, -1)``).
+        Images get the convolutional encoder and augmentation (``"auto"``
+        settings of ``encoder`` and ``augmentation``); None: plain feature
+        vectors. ``"auto"``: |image_rule|. Colour or non-square images must be
+        declared. The shape used is in ``image_shape_``.
     encoder : {"auto", "mlp", "conv"}, default="auto"
         Encoder architecture. ``"mlp"``: dense layers ``hidden_layer_sizes``.
         ``"conv"``: two 5x5, stride-2 convolutions (16 and 32 channels) take the
         place of the first dense layer (on 28x28 images: conv 16 -> conv 32 ->
-        600 with the default widths); needs square images (``n_features`` = side
-        * side). The decoder is the mirrored MLP either way. ``"auto"``:
-        ``"conv"`` for |image_rule| (the rule of ``augmentation="auto"``),
-        otherwise ``"mlp"``; the choice made is in ``encoder_``.
+        600 with the default widths); needs images (``image_shape``). The
+        decoder is the mirrored MLP either way. ``"auto"``: ``"conv"`` for
+        images, otherwise ``"mlp"``; the choice made is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
         Hidden-layer activation.
     batch_norm : bool, default=True
@@ -82,13 +91,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         With labels, every training batch gets this many extra labeled rows
         (drawn with replacement), so a few labels among many unlabeled rows are
         seen at every step.
-    augmentation : {"auto", "none", "shift", "shift_flip"}, default="auto"
+    augmentation : {"auto", "none", "shift", "shift_flip"} or callable, default="auto"
         Random label-preserving transformations of the training images, drawn
-        anew for every batch: ``"shift"`` translates each image by up to 2
-        pixels, ``"shift_flip"`` also mirrors it left-right (right for clothes,
-        wrong for digits). Needs square images (``n_features`` = side * side).
-        ``"auto"``: ``"shift_flip"`` for |image_rule|, otherwise ``"none"``;
-        the choice made is in ``augmentation_``.
+        anew for every batch: ``"shift"`` translates each image by
+        |shift_rule|, ``"shift_flip"`` also mirrors it left-right (right for
+        clothes, wrong for digits); both need images (``image_shape``).
+        ``"auto"``: none for plain features; for images ``"shift_flip"`` when
+        |flip_rule|, else ``"shift"``. A callable ``augment(batch, generator)
+        -> batch`` replaces the built-in ones: it gets a float32 tensor of flat
+        rows (n, n_features) and a ``torch.Generator`` to draw from (use it,
+        not torch's global generator, to keep ``random_state`` reproducible)
+        and returns a new tensor of the same shape; to pickle the fitted
+        estimator it must be picklable (a module-level function or class
+        instance, not a lambda). The choice made is in ``augmentation_``.
     denoising : bool, default=True
         With augmentation on, reconstruct the original image from its augmented
         copy (a denoising VAE; Im et al., 2017) instead of the augmented image
@@ -147,8 +162,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         trained without labels.
     n_labeled_ : int
         Number of labeled rows used in training (0: unsupervised).
-    augmentation_ : str
-        The augmentation used: ``"none"``, ``"shift"`` or ``"shift_flip"``.
+    image_shape_ : (int, int, int) or None
+        ``(channels, height, width)`` of the images trained on; None: plain
+        features.
+    augmentation_ : str or callable
+        The augmentation used: ``"none"``, ``"shift"``, ``"shift_flip"`` or
+        the callable given.
     encoder_ : str
         The encoder used: ``"mlp"`` or ``"conv"``.
     label_weight_ : float
@@ -196,6 +215,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "image_shape": [None, StrOptions({"auto"}), tuple, list],
         "encoder": [StrOptions({"auto", *ENCODERS})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
@@ -204,7 +224,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "augmentation": [StrOptions({"auto", *AUGMENTATIONS})],
+        "augmentation": [StrOptions({"auto", *AUGMENTATIONS}), callable],
         "denoising": ["boolean"],
         "propagation_alpha": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -222,6 +242,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_components: int = 50,
         *,
         hidden_layer_sizes: int | tuple[int, ...] = (600, 600),
+        image_shape: str | tuple[int, ...] | None = "auto",
         encoder: str = "auto",
         activation: str = "softplus",
         batch_norm: bool = True,
@@ -230,7 +251,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         kl_warmup_epochs: int = 10,
         label_weight: float | str = "auto",
         labeled_batch_size: int = 64,
-        augmentation: str = "auto",
+        augmentation: str | Callable = "auto",
         denoising: bool = True,
         propagation_alpha: float | str = "auto",
         n_neighbors: int = 10,
@@ -244,6 +265,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ) -> None:
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.image_shape = image_shape
         self.encoder = encoder
         self.activation = activation
         self.batch_norm = batch_norm
@@ -343,8 +365,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``return_codes`` (``fit_transform``), from the encoding the graph needs anyway.
         """
         data = check_training_data(self, X, y, X_unlabeled)
-        options = resolve_options(self, n_features=data.X.shape[1], n_rows=len(data.X),
-                                  n_labeled=data.n_labeled)
+        options = resolve_options(self, data)
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
         fit_seeded(net, data.X, data.y, options.seed)
         propagation, codes = None, None
@@ -370,6 +391,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.classes_ = data.classes
         self.n_labeled_ = data.n_labeled
         self.label_weight_ = options.label_weight
+        self.image_shape_ = options.image_shape
         self.augmentation_ = options.augmentation
         self.encoder_ = options.encoder
         self.propagation_alpha_ = options.propagation_alpha
