@@ -15,14 +15,18 @@ THREADS_LOG = "VAESVM_TEST_THREADS_LOG"
 
 
 class ThreadRecordingVAE(VAETransformer):
-    """Appends torch's intra-op thread count at fit time to a file (one line per fit)."""
+    """Appends torch's intra-op thread count at fit time to a file (one line per fit).
 
-    def fit(self, X, y=None, *, X_unlabeled=None):
+    ``_fit`` is the one training path of ``fit`` and ``fit_transform`` (a Pipeline
+    calls the latter).
+    """
+
+    def _fit(self, *args, **kwargs):
         import torch
 
         with open(os.environ[THREADS_LOG], "a") as f:
             f.write(json.dumps({"pid": os.getpid(), "threads": torch.get_num_threads()}) + "\n")
-        return super().fit(X, y, X_unlabeled=X_unlabeled)
+        return super()._fit(*args, **kwargs)
 
 
 def _grid_search(fast_params, vae_cls=VAETransformer, **kw):
