@@ -71,7 +71,7 @@ def test_declared_image_shapes():
         with pytest.raises(ValueError, match=r"does not fit X's 1920 features.*channels-first"):
             resolve_image_shape(bad, X, "bernoulli")
     assert max_shift((1, 28, 28)) == (2, 2)
-    assert max_shift((1, 8, 8)) == max_shift((1, 14, 14)) == (1, 1)
+    assert max_shift((1, 8, 8)) == max_shift((1, 14, 14)) == max_shift((1, 27, 27)) == (1, 1)
     assert max_shift((3, 32, 20)) == (2, 1)
 
 
@@ -97,6 +97,9 @@ def test_augmentation_and_encoder_follow_the_image_shape():
     assert resolve_augmentation("auto", image, lambda: True) == "shift_flip"
     assert resolve_augmentation("auto", image, lambda: False) == "shift"
     assert resolve_augmentation("auto", None, never) == "none"
+    assert resolve_augmentation("auto", (1, 8, 8), never) == "none"  # too small to shift
+    assert resolve_augmentation("auto", (3, 14, 20), lambda: False) == "shift"
+    assert resolve_augmentation("shift", (1, 8, 8), never) == "shift"  # asked for: 1 pixel
     assert resolve_augmentation("shift", image, never) == "shift"
     assert resolve_augmentation(print, None, never) is print  # a user callable
     assert resolve_encoder("auto", image) == "conv" and resolve_encoder("auto", None) == "mlp"

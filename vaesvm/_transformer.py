@@ -96,8 +96,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         anew for every batch: ``"shift"`` translates each image by
         |shift_rule|, ``"shift_flip"`` also mirrors it left-right (right for
         clothes, wrong for digits); both need images (``image_shape``).
-        ``"auto"``: none for plain features; for images ``"shift_flip"`` when
-        |flip_rule|, else ``"shift"``. A callable ``augment(batch, generator)
+        ``"auto"``: none for plain features and for images smaller than
+        |shift_min| pixels; for other images ``"shift_flip"`` when |flip_rule|,
+        else ``"shift"``. A callable ``augment(batch, generator)
         -> batch`` replaces the built-in ones: it gets a float32 tensor of flat
         rows (n, n_features) and a ``torch.Generator`` to draw from (use it,
         not torch's global generator, to keep ``random_state`` reproducible)
