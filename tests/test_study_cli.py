@@ -1,6 +1,9 @@
 """``vaesvm study`` / ``vaesvm ablate`` end to end on a small slice of real data."""
 
 import json
+import os
+import re
+import stat
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ from sklearn.utils import Bunch
 
 from vaesvm import cli
 from vaesvm.datasets import DEBIAN_DATA_DIR
-from vaesvm.study import experiments
+from vaesvm.study import config, experiments, figures, report
 
 pytestmark = pytest.mark.skipif(not DEBIAN_DATA_DIR.exists(),
                                 reason="needs dataset-fashion-mnist")
@@ -29,9 +32,32 @@ def small_data(monkeypatch):
     return small
 
 
-def test_study_writes_json_markdown_and_figures(small_data, tmp_path, capsys):
+def final_bar(err: str) -> tuple[int, int]:
+    """The last ``done/total`` the progress bar showed."""
+    done, total = re.findall(r"(\d+)/(\d+) \[", err)[-1]
+    return int(done), int(total)
+
+
+def test_study_writes_json_markdown_and_figures(small_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "study"
-    assert cli.main(["study", *TINY, "--out", str(out)]) == 0
+    drawn = []
+    real_figures = figures.study_figures
+
+    def figures_first(writer, *args, **kwargs):
+        # results.md is written once, after the figures; results.json holds the cells
+        assert not (out / "results.md").exists()
+        assert json.loads((out / "results.json").read_text())["finished"] is False
+        drawn.append(1)
+        return real_figures(writer, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "study_figures", figures_first)
+    old_umask = os.umask(0o022)
+    try:
+        assert cli.main(["study", *TINY, "--out", str(out)]) == 0
+    finally:
+        os.umask(old_umask)
+    assert drawn == [1]
+    printed = capsys.readouterr()
     doc = json.loads((out / "results.json").read_text())
     assert doc["kind"] == "study" and doc["finished"] is True
     assert doc["command"].startswith("vaesvm study --labels 20")
@@ -57,18 +83,31 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, capsys):
             assert set(cell["chosen_params"]) == {"svc__C", "svc__gamma"}
     md = (out / "results.md").read_text()
     assert "| SS-VAE + SVC |" in md and "| VAE + SVC |" in md
-    assert "reference study" in md and "complete" in md
+    assert "reference study" in md and "Status: complete;" in md
+    assert "+-" not in md.split("| method |")[1] and "(n=1)" not in md  # one seed: plain
     for name in ["elbo_curves", "reconstructions", "samples", "embedding", "confusion_20",
                  "accuracy_vs_labels", "elbo_curves_m1", "reconstructions_m1", "samples_m1",
                  "embedding_m1"]:
         assert (out / f"{name}.png").stat().st_size > 1000
-    assert "| SVC (pixels) |" in capsys.readouterr().out
+    assert "| SVC (pixels) |" in printed.out
+    # the printed table is the saved one, with the saved wall time
+    assert md in printed.out
+    assert f"wall time {doc['wall_seconds']:.0f} s" in md
+    # the bar counts every VAE epoch (2 VAEs x 1 epoch, +1 each), 7 classifiers, and
+    # the figures (2 VAEs x (3 + 4 for the t-SNE embedding), 1 confusion, 1 accuracy)
+    assert final_bar(printed.err) == (2 * 2 + 7 + 2 * 7 + 1 + 1,) * 2
+    assert "epoch 1/1" in printed.err
+    for name in ("results.json", "results.md"):  # readable like the figures
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
-def test_ablate_one_factor(small_data, tmp_path):
+def test_ablate_one_factor(small_data, tmp_path, capsys):
     out = tmp_path / "abl"
     assert cli.main(["ablate", *TINY, "--factors", "batch_norm", "semi_supervision",
                      "--out", str(out)]) == 0
+    # 5 distinct settings, each 1 VAE (one label count) of 1 epoch + 1; 2 figures
+    assert final_bar(capsys.readouterr().err) == (5 * 2 + 2,) * 2
     doc = json.loads((out / "results.json").read_text())
     assert [c["value"] for c in doc["cells"]][:2] == ["on", "off"]
     # the default appears in both factors: trained once, reported twice
@@ -104,10 +143,52 @@ def test_interrupted_run_keeps_finished_cells(small_data, tmp_path, monkeypatch,
     monkeypatch.setattr(experiments, "_evaluate", interrupt_third)
     out = tmp_path / "int"
     assert cli.main(["study", *TINY, "--out", str(out)]) == 130
-    assert "interrupted; finished cells are kept" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"interrupted; finished cells are kept in {out / 'results.json'}" in err
     doc = json.loads((out / "results.json").read_text())
     assert doc["finished"] is False and len(doc["cells"]) == 2
-    assert "INCOMPLETE" in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "Status: INCOMPLETE" in md and f"wall time {doc['wall_seconds']:.0f} s" in md
+
+
+def test_interrupted_before_any_cell_leaves_nothing(small_data, tmp_path, monkeypatch,
+                                                    capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments, "_evaluate", interrupt)
+    out = tmp_path / "new" / "out"
+    assert cli.main(["study", *TINY, "--out", str(out)]) == 130
+    assert capsys.readouterr().err.endswith("vaesvm: interrupted\n")
+    assert not (tmp_path / "new").exists()  # both folders it created are gone
+
+
+def test_failed_run_removes_only_what_it_created(small_data, tmp_path, monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        raise ValueError("the first cell failed")
+
+    monkeypatch.setattr(experiments, "_evaluate", fail)
+    created = tmp_path / "created"
+    assert cli.main(["study", *TINY, "--out", str(created)]) == 1
+    assert "the first cell failed" in capsys.readouterr().err
+    assert not created.exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "notes.txt").write_text("mine")
+    assert cli.main(["study", *TINY, "--out", str(existing)]) == 1
+    assert [p.name for p in existing.iterdir()] == ["notes.txt"]
+
+
+def test_labels_beyond_the_data_fail_before_training(small_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    # 600 images: fewer than 60 of some class among the non-validation ones
+    assert cli.main(["ablate", "--labels", "600", "--n-train", "600", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--labels 600 needs 60 labeled images per class, but the first --n-train 600" in err
+    assert "outside the held-out validation images; raise --n-train or lower --labels" in err
+    assert cli.main(["study", "--labels", "100", "--n-train", "1000", "--out", str(out)]) == 1
+    assert "--n-train 1000: there are only 600 train images" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_without_matplotlib_still_writes_json_and_markdown(small_data, tmp_path,
@@ -123,7 +204,9 @@ def test_without_matplotlib_still_writes_json_and_markdown(small_data, tmp_path,
 
 
 @pytest.mark.parametrize("argv, status, message", [
-    (["study", "--labels", "15"], 1, "--labels must be multiples of 10"),
+    (["study", "--labels", "15"], 2, "argument --labels: must be a multiple of 10"),
+    (["study", "--labels", "3000", "--n-train", "2000"], 1,
+     "--labels 3000 is more than the 2000 train images of --n-train"),
     (["study", "--seeds", "zero"], 2, "argument --seeds: must be a positive integer"),
     (["ablate", "--factors", "dropout"], 2, "argument --factors: invalid choice"),
     (["study", "--bogus"], 2, "unrecognized arguments: --bogus"),
@@ -145,3 +228,29 @@ def test_unwritable_out_fails_before_training(tmp_path, capsys):
     assert cli.main(["study", *TINY, "--out", str(blocker / "sub")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("vaesvm: error: ") and err.count("\n") == 1
+    assert f"--out {blocker / 'sub'}: cannot create or write this folder" in err
+    assert "choose a folder you can write to" in err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_out_in_proc_names_the_option(capsys):
+    assert cli.main(["ablate", *TINY, "--out", "/proc/forbidden"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vaesvm: error: --out /proc/forbidden: cannot create or write")
+    assert not os.path.exists("/proc/forbidden")
+
+
+def test_factor_names_of_the_parser_are_the_ablations():
+    assert tuple(experiments.ABLATIONS) == config.ABLATION_FACTORS
+    assert experiments.M1_PARAMS is config.M1_PARAMS
+
+
+def test_one_seed_plain_several_seeds_mean_std():
+    def cells(seeds):
+        return [{"method": "VAE + SVC", "n_labels": 100, "seed": s, "accuracy": 0.7 + s / 10}
+                for s in seeds]
+
+    one = report.study_table(cells([0]), {})
+    assert "| VAE + SVC | 70.00 |" in one and "+-" not in one
+    two = report.study_table(cells([0, 1]), {})
+    assert "| VAE + SVC | 75.00 +- 5.00 (n=2) |" in two

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 
 import numpy as np
 import torch
@@ -25,6 +26,8 @@ from ._validation import as_tensor
 
 __all__ = [
     "DivergenceGuard",
+    "EPOCH_LISTENER",
+    "EpochReporter",
     "KLWarmup",
     "TensorBatchIterator",
     "TensorDataset",
@@ -185,6 +188,22 @@ class KLWarmup(Callback):
         weight = self.weight_at(len(net.history) - 1)
         net.criterion_.kl_weight = weight
         net.history.record("kl_weight", weight)
+
+
+#: Who hears of every finished training epoch in the current context (thread, task):
+#: a callable ``listener(net)``, or None (the default: nobody listens). A caller sets it
+#: around ``fit`` (the study's progress bar); the estimator's parameters never see it.
+EPOCH_LISTENER: ContextVar[Callable[[NeuralNet], None] | None] = ContextVar(
+    "vaesvm_epoch_listener", default=None)
+
+
+class EpochReporter(Callback):
+    """Call :data:`EPOCH_LISTENER`, when one is set, with the net after each epoch."""
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs) -> None:
+        listener = EPOCH_LISTENER.get()
+        if listener is not None:
+            listener(net)
 
 
 class DivergenceGuard(Callback):
@@ -357,7 +376,8 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
         augment = ImageAugment(options.image_shape, flip=augment == "shift_flip",
                                max_shift=max_shift(options.image_shape))
     callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"])),
-                 ("divergence_guard", DivergenceGuard(divergence_advice(p)))]
+                 ("divergence_guard", DivergenceGuard(divergence_advice(p))),
+                 ("epoch_reporter", EpochReporter())]
     if n_classes:
         callbacks.append(("train_classification",
                           PassthroughScoring("train_classification", on_train=True)))

@@ -4,20 +4,27 @@
 - ``vaesvm ablate``: one VAE setting varied at a time.
 - ``vaesvm demo``: one quick semi-supervised run, VAE + SVC next to SVC on pixels.
 
-Bad usage and missing data end with one ``vaesvm: error: ...`` line and a non-zero
-exit status; Ctrl-C keeps every finished cell in the output folder.
+Bad usage and missing data end with one ``vaesvm: error: ...`` line that names the
+option to change, and a non-zero exit status, before any work where the option can
+be checked then; Ctrl-C keeps every finished cell in the output folder, and a run
+that ends before its first cell leaves nothing behind.
+
+The parser is built from :mod:`vaesvm.study.config` alone: ``vaesvm --help`` and
+``vaesvm --version`` import neither torch nor scikit-learn.
 """
 
 from __future__ import annotations
 
 import argparse
+import pathlib
+import re
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 
-from .study.config import DEFAULTS, QUICK
-from .study.experiments import ABLATIONS, M1_PARAMS
+from . import __version__
+from .study.config import ABLATION_FACTORS, DEFAULTS, M1_PARAMS, N_TRAIN_MAX, QUICK
 
 __all__ = ["main", "build_parser", "run_demo"]
 
@@ -39,6 +46,62 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _label_count(text: str) -> int:
+    """A positive multiple of 10: one tenth of the labels per class."""
+    value = _positive_int(text)
+    if value % 10:
+        raise argparse.ArgumentTypeError(
+            f"must be a multiple of 10 (the same number of labels for each of the 10 "
+            f"classes), got {value}; e.g. {max(10, value // 10 * 10)}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
+def _n_train(text: str) -> int:
+    value = _positive_int(text)
+    if value > N_TRAIN_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {N_TRAIN_MAX} (the Fashion-MNIST train images), got {value}")
+    return value
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(
+            f"must be auto, cpu, cuda or cuda:N (a GPU's index), got {text!r}")
+    return text
+
+
+def _data_home(text: str) -> str:
+    """An existing folder: nothing is created or downloaded for a mistyped name."""
+    path = pathlib.Path(text).expanduser()
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(
+            f"{text} {what}; name the folder that holds the four Fashion-MNIST .gz "
+            "files, or leave --data-home out to use the usual places")
+    return str(path)
+
+
+def _add_device_and_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", type=_device,
+                   help="torch device: auto, cpu, cuda or cuda:N (default: auto, a GPU "
+                   "when there is one)")
+    p.add_argument("--data-home", default=None, type=_data_home, metavar="DIR",
+                   help="folder holding the Fashion-MNIST .gz files (default: "
+                   "$VAESVM_DATA, ~/scikit_learn_data/fashion_mnist or Debian's package, "
+                   "else downloaded)")
+
+
 def _quick_text(command: str) -> str:
     """The ``--quick`` settings of ``command`` in words."""
     quick = QUICK[command]
@@ -56,19 +119,17 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--quick", action="store_true",
                    help=f"small settings that finish in a few minutes on 2 CPU cores "
                    f"({_quick_text(command)})")
-    p.add_argument("--labels", type=_positive_int, nargs="+", default=None,
+    p.add_argument("--labels", type=_label_count, nargs="+", default=None,
                    help=f"label counts, multiples of 10 (default: "
                    f"{' '.join(map(str, d.n_labels))})")
     p.add_argument("--seeds", type=_positive_int, default=None,
                    help=f"number of seeds 0..N-1 (default: {len(d.seeds)})")
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"VAE training epochs (default: {d.epochs})")
-    p.add_argument("--n-train", type=_positive_int, default=None,
+    p.add_argument("--n-train", type=_n_train, default=None,
                    help=f"train images used, labeled + unlabeled (default: {d.n_train})")
-    p.add_argument("--device", default="auto", help="torch device (default: auto)")
+    _add_device_and_data(p)
     p.add_argument("--out", default=d.out, help=f"output folder (default: {d.out})")
-    p.add_argument("--data-home", default=None,
-                   help="folder holding the Fashion-MNIST .gz files")
     p.add_argument("--no-figures", action="store_true", help="write JSON and Markdown only")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="per-epoch VAE log (-v), batch progress bars (-vv)")
@@ -78,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``vaesvm`` command."""
     parser = _Parser(prog="vaesvm", description="Semi-supervised classification with "
                      "VAE features and scikit-learn, on Fashion-MNIST.")
+    parser.add_argument("--version", action="version", version=f"vaesvm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
     study = sub.add_parser("study", help="label-count study with baselines and figures",
@@ -89,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "semi-supervised terms, KL weight, batch norm, activation "
                             "and latent size.")
     _common(ablate, "ablate")
-    ablate.add_argument("--factors", nargs="+", choices=list(ABLATIONS),
-                        default=list(ABLATIONS), help="factors to vary (default: all)")
+    ablate.add_argument("--factors", nargs="+", choices=list(ABLATION_FACTORS),
+                        default=list(ABLATION_FACTORS), help="factors to vary (default: all)")
     ablate.add_argument("--plain-vae", action="store_true",
                         help="vary the reference's M1 VAE ("
                         + ", ".join(f"{k}={v!r}" for k, v in M1_PARAMS.items())
@@ -100,17 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Train a VAE on Fashion-MNIST (labeled + unlabeled "
                           "train images), fit an RBF SVC on the latent means of the labeled "
                           "images and print the test accuracy next to an RBF SVC on pixels.")
-    demo.add_argument("--labels", type=_positive_int, default=100,
+    demo.add_argument("--labels", type=_label_count, default=100,
                       help="number of labeled images, a multiple of 10 (default: 100)")
     demo.add_argument("--epochs", type=_positive_int, default=10,
                       help="VAE training epochs (default: 10)")
-    demo.add_argument("--n-train", type=_positive_int, default=60000,
-                      help="train images used, labeled + unlabeled (default: 60000)")
-    demo.add_argument("--seed", type=int, default=0,
+    demo.add_argument("--n-train", type=_n_train, default=N_TRAIN_MAX,
+                      help=f"train images used, labeled + unlabeled (default: {N_TRAIN_MAX})")
+    demo.add_argument("--seed", type=_seed, default=0,
                       help="seed of the labeled subset and the VAE (default: 0)")
-    demo.add_argument("--device", default="auto", help="torch device (default: auto)")
-    demo.add_argument("--data-home", default=None,
-                      help="folder holding the Fashion-MNIST .gz files")
+    _add_device_and_data(demo)
     demo.add_argument("-v", "--verbose", action="count", default=0,
                       help="per-epoch log (-v) and progress bars (-vv)")
     return parser
@@ -129,14 +189,21 @@ def run_demo(args: argparse.Namespace) -> dict[str, float]:
     dict
         ``{"vae_svc": accuracy, "raw_svc": accuracy, "seconds": wall time}``.
     """
+    start = time.perf_counter()
+    if args.labels > args.n_train:
+        raise ValueError(f"--labels {args.labels} is more than the {args.n_train} train "
+                         "images of --n-train; raise --n-train or lower --labels")
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC
 
     from . import VAETransformer
-    from .datasets import load_fashion_mnist, make_semi_supervised_split
+    from .datasets import make_semi_supervised_split
+    from .study.progress import Progress
+    from .study.runner import check_device, check_label_counts, load_data
 
-    start = time.perf_counter()
-    data = load_fashion_mnist(args.data_home)
+    check_device(args.device)
+    data = load_data(args.data_home)
+    check_label_counts(data.y_train, [args.labels], args.n_train)
     X_train, y_train = data.X_train[: args.n_train], data.y_train[: args.n_train]
     labeled, unlabeled = make_semi_supervised_split(y_train, args.labels,
                                                     random_state=args.seed)
@@ -148,9 +215,12 @@ def run_demo(args: argparse.Namespace) -> dict[str, float]:
                                random_state=args.seed, verbose=args.verbose)),
         ("svc", SVC()),
     ])
-    pipe.fit(X_lab, y_lab, vae__X_unlabeled=X_train[unlabeled])
-    vae_acc = pipe.score(data.X_test, data.y_test)
-    raw_acc = SVC().fit(X_lab, y_lab).score(data.X_test, data.y_test)
+    with Progress(args.epochs + 2) as progress:
+        progress("training the VAE, then VAE + SVC on the test set")
+        pipe.fit(X_lab, y_lab, vae__X_unlabeled=X_train[unlabeled])
+        vae_acc = pipe.score(data.X_test, data.y_test)
+        progress("SVC on raw pixels")
+        raw_acc = SVC().fit(X_lab, y_lab).score(data.X_test, data.y_test)
     seconds = time.perf_counter() - start
     vae = pipe.named_steps["vae"]
     print(f"VAE: {vae.n_iter_} epochs on {vae.device_} in "
@@ -187,14 +257,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .study.runner import run_command
 
             run_command(args)
-    except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        kept = f"; finished cells are kept in {out}/results.json" if out else ""
-        print(f"vaesvm: interrupted{kept}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        kept = getattr(exc, "kept_results", None)
+        print(f"vaesvm: interrupted{f'; finished cells are kept in {kept}' if kept else ''}",
+              file=sys.stderr)
         return 130
     except (OSError, ValueError, ImportError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the exception says
-        print(f"vaesvm: error: {message}", file=sys.stderr)
+        kept = getattr(exc, "kept_results", None)
+        print(f"vaesvm: error: {message}"
+              f"{f' (finished cells are kept in {kept})' if kept else ''}", file=sys.stderr)
         return 1
     return 0
 

@@ -8,6 +8,7 @@
 - :mod:`~vaesvm.study.runner`: :func:`~vaesvm.study.runner.run_command`, what the
   command line calls.
 - :mod:`~vaesvm.study.report`: ``results.json`` / ``results.md`` and their tables.
+- :mod:`~vaesvm.study.progress`: the progress bar, counted in VAE epochs.
 - :mod:`~vaesvm.study.plots` and :mod:`~vaesvm.study.figures`: the figures.
 
 It builds on the public estimator (:class:`vaesvm.VAETransformer`) and the dataset

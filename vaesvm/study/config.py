@@ -3,18 +3,37 @@
 :data:`DEFAULTS` holds one entry per command. The command line reads its option
 defaults and help texts from it, :func:`vaesvm.study.runner.make_config` starts
 from it, and :class:`StudyConfig`'s field defaults are the study's entry.
-:data:`QUICK` holds the ``--quick`` settings.
+:data:`QUICK` holds the ``--quick`` settings, :data:`ABLATION_FACTORS` the names of
+the ablation factors and :data:`M1_PARAMS` the reference's plain VAE.
+
+This module imports neither torch nor scikit-learn: the command line builds its
+parser (and answers ``--help``) from it alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import VAETransformer
-from .experiments import METHODS
+if TYPE_CHECKING:
+    from .. import VAETransformer
 
-__all__ = ["CommandDefaults", "DEFAULTS", "QUICK", "StudyConfig"]
+__all__ = ["ABLATION_FACTORS", "CommandDefaults", "DEFAULTS", "M1_PARAMS", "N_TRAIN_MAX",
+           "QUICK", "StudyConfig", "label_count_problem"]
+
+#: Fashion-MNIST's train images: the most ``--n-train`` can use.
+N_TRAIN_MAX = 60000
+
+#: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation, and the
+#: latent means themselves as features (no embedding propagation).
+M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encoder": "mlp",
+                             "propagation_alpha": 0.0}
+
+#: The factors ``vaesvm ablate`` varies, in order (the keys of
+#: :data:`vaesvm.study.experiments.ABLATIONS`, whose labels need torch).
+ABLATION_FACTORS: tuple[str, ...] = (
+    "semi_supervision", "label_weight", "augmentation", "denoising", "propagation",
+    "encoder", "kl_weight", "batch_norm", "activation", "n_components")
 
 
 @dataclass(frozen=True)
@@ -74,11 +93,52 @@ class StudyConfig:
     n_train: int = _STUDY.n_train
     device: str = "auto"
     vae_params: dict[str, Any] = field(default_factory=dict)
-    methods: tuple[str, ...] = tuple(METHODS)
+    methods: tuple[str, ...] = field(default_factory=lambda: _all_methods())
     verbose: int = 0
 
     def vae(self, seed: int, **overrides: Any) -> VAETransformer:
         """The VAE of this run for ``seed``, with ablation ``overrides``."""
+        from .. import VAETransformer
+
         params = {"max_epochs": self.epochs, "device": self.device, "random_state": seed,
                   "verbose": self.verbose, **self.vae_params, **overrides}
         return VAETransformer(**params)
+
+
+def _all_methods() -> tuple[str, ...]:
+    """Every method of the study (imported when a config is made, not for ``--help``)."""
+    from .experiments import METHODS
+
+    return tuple(METHODS)
+
+
+def label_count_problem(y, n_labels: int) -> str | None:
+    """Why ``n_labels`` class-balanced labels cannot be drawn from labels ``y``, or None.
+
+    Parameters
+    ----------
+    y : array-like of int
+        The labels the subset is drawn from.
+    n_labels : int
+        The label count (one tenth per class).
+
+    Returns
+    -------
+    str or None
+        What is missing, e.g. ``"only 2 images of class 8 (Bag)"``; None when the
+        draw is possible.
+    """
+    import numpy as np
+
+    from ..datasets import CLASS_NAMES
+
+    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    per_class = n_labels // 10
+    if len(classes) < 10:
+        missing = sorted(set(range(10)) - {int(c) for c in classes})
+        return f"no image of class {missing[0]} ({CLASS_NAMES[missing[0]]})"
+    worst = int(np.argmin(counts))
+    if counts[worst] < per_class:
+        c = int(classes[worst])
+        return f"only {counts[worst]} images of class {c} ({CLASS_NAMES[c]})"
+    return None

@@ -12,7 +12,7 @@ import platform
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -26,13 +26,11 @@ from sklearn.svm import SVC
 from .. import VAETransformer
 from .._options import RULE_TEXTS, uses_labels
 from ..datasets import make_semi_supervised_split
-
-if TYPE_CHECKING:  # config imports METHODS from here
-    from .config import StudyConfig
+from .config import M1_PARAMS, StudyConfig
 
 __all__ = ["REFERENCE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "run_study",
            "run_ablation", "tuned_svc", "default_svc", "logreg", "validation_split",
-           "setting_key", "versions", "config_dict"]
+           "setting_key", "vae_fits", "versions", "config_dict"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -122,13 +120,11 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("LogReg (pixels)", "pixels", logreg),
 )}
 
-#: The reference's plain M1 VAE: MLP encoder, no labels, no augmentation, and the
-#: latent means themselves as features (no embedding propagation).
-M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encoder": "mlp",
-                             "propagation_alpha": 0.0}
-
 #: factor -> list of (label, VAETransformer parameters). Every factor varies the
-#: package default (the semi-supervised VAE) one setting at a time.
+#: package default (the semi-supervised VAE) one setting at a time. The factor names,
+#: in this order, are :data:`vaesvm.study.config.ABLATION_FACTORS` (the command line
+#: reads them from there, without importing torch). :data:`M1_PARAMS` (the
+#: reference's plain VAE) is defined there too.
 ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "semi_supervision": [("default (labels + shift_flip, denoising, conv, propagation)", {}),
                          ("M1: MLP, no labels, no augmentation", dict(M1_PARAMS)),
@@ -205,7 +201,7 @@ def _unlabeled_features(data, config: StudyConfig, seed: int, needs: set[str],
     X_train = data.X_train[: config.n_train]
     features, info = {}, {}
     if "vae" in needs:
-        progress(f"seed {seed}: training VAE")
+        progress(f"seed {seed}: training the M1 VAE")
         vae = config.vae(seed, **M1_PARAMS).fit(X_train)
         features["vae"] = (vae.transform(X_train), vae.transform(data.X_test))
         info = _vae_info(vae, data.X_test)
@@ -257,7 +253,9 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
     on_cell : callable, optional
         Called with each finished cell (a dict with seed, n_labels, method, accuracy...).
     progress : callable, optional
-        Called with a short description before each step (for a progress bar).
+        Called with a short description before each step (for a progress bar): the
+        training of a VAE (its epochs are reported apart, see
+        :mod:`vaesvm.study.progress`) and each method's classifier.
     on_vae : callable, optional
         Called with ``(seed, n_labels, fitted VAETransformer)`` after each VAE is
         trained; ``n_labels`` is None for the shared M1 VAE of the seed.
@@ -327,7 +325,8 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
     on_cell : callable, optional
         Called with each finished cell.
     progress : callable, optional
-        Called with a short description before each VAE is trained.
+        Called as ``progress(description, vae_fits)`` before each setting is trained
+        (:func:`vae_fits`).
     """
     on_cell, progress = on_cell or _ignore, progress or _ignore
     y_train = data.y_train[: config.n_train]
@@ -340,10 +339,15 @@ def run_ablation(data, config: StudyConfig, factors: Iterable[str] = tuple(ABLAT
             for label, overrides in ABLATIONS[factor]:
                 key = (seed, setting_key(config, overrides))
                 if key not in cache:
-                    progress(f"seed {seed}: {factor} = {label}")
+                    progress(f"seed {seed}: {factor} = {label}", vae_fits(config, overrides))
                     cache[key] = _ablation_cell(data, config, seed, overrides, splits, val)
                 on_cell({"factor": factor, "value": label, "seed": seed, "params": overrides,
                          **cache[key]})
+
+
+def vae_fits(config: StudyConfig, overrides: dict[str, Any]) -> int:
+    """VAEs an ablation setting trains per seed: one per label count when it uses labels."""
+    return len(config.n_labels) if uses_labels(config.vae(0, **overrides).label_weight) else 1
 
 
 def _ablation_cell(data, config: StudyConfig, seed: int, overrides: dict[str, Any],

@@ -1,7 +1,9 @@
 """Results folders: ``results.json`` (every number), ``results.md`` (tables) and figures.
 
-``ResultsWriter`` rewrites both files atomically after every finished cell, so an
-interrupted run leaves a consistent folder holding every cell it finished.
+``ResultsWriter`` rewrites ``results.json`` atomically after every finished cell, so an
+interrupted run leaves a consistent file holding every cell it finished; the final
+``results.json`` and ``results.md`` are written once, when the run ends (after the
+figures), with one wall time. The files follow the umask, like the figures.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 import time
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -31,8 +33,23 @@ def mean_std(values: list[float]) -> str:
     Returns
     -------
     str
+        Just the number for a single value.
+
+    Examples
+    --------
+    >>> mean_std([0.7, 0.8])
+    '75.00 +- 5.00'
+    >>> mean_std([0.7774])
+    '77.74'
     """
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
     return f"{100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}"
+
+
+def _several_seeds(cells: list[dict[str, Any]]) -> bool:
+    """Whether any setting of ``cells`` was run with more than one seed."""
+    return len({c["seed"] for c in cells}) > 1
 
 
 def accuracies_by_method(cells: list[dict[str, Any]]) -> dict[str, dict[int, list[float]]]:
@@ -57,6 +74,8 @@ def accuracies_by_method(cells: list[dict[str, Any]]) -> dict[str, dict[int, lis
 def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str:
     """Markdown table: methods x label counts, test accuracy mean +- std over seeds.
 
+    With one seed, the accuracies themselves.
+
     Parameters
     ----------
     cells : list of dict
@@ -70,10 +89,12 @@ def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str
     """
     acc = accuracies_by_method(cells)
     ns = sorted({c["n_labels"] for c in cells})
+    several = _several_seeds(cells)
     lines = ["| method | " + " | ".join(f"{n} labels" for n in ns) + " |",
              "|---|" + "---|" * len(ns)]
     for method, by_n in acc.items():
-        row = [f"{mean_std(by_n[n])} (n={len(by_n[n])})" if by_n.get(n) else "-" for n in ns]
+        row = [(f"{mean_std(by_n[n])} (n={len(by_n[n])})" if several else mean_std(by_n[n]))
+               if by_n.get(n) else "-" for n in ns]
         lines.append(f"| {method} | " + " | ".join(row) + " |")
     ref = [f"{100 * reference[n]:.2f}" if n in reference else "not given" for n in ns]
     lines.append("| reference study (VAE + RBF SVM) | " + " | ".join(ref) + " |")
@@ -114,13 +135,14 @@ def ablation_tables(cells: list[dict[str, Any]]) -> str:
 
 
 class ResultsWriter:
-    """Collect cells and keep ``results.json`` / ``results.md`` in ``out`` up to date.
+    """Collect cells, keep ``results.json`` up to date, write both files at the end.
 
     Parameters
     ----------
     out : path-like
-        Output folder; created if needed. Raises ``OSError`` at once when it is not
-        writable, before any computation.
+        Output folder; created if needed. Raises ``OSError`` at once when it cannot
+        be created or is not writable, before any computation (and removes the
+        folders it created). Nothing is written into it before the first cell.
     kind : {"study", "ablation"}
         What the cells are.
     meta : dict
@@ -132,10 +154,15 @@ class ResultsWriter:
     def __init__(self, out, kind: str, meta: dict[str, Any],
                  reference: dict[int, float] | None = None) -> None:
         self.out = pathlib.Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        probe = self.out / ".write-test"
-        probe.write_text("ok")  # fail now, not after an hour of training
-        probe.unlink()
+        self._created = _missing_folders(self.out)  # deepest first
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / f".write-test-{uuid.uuid4().hex}"
+            probe.write_text("ok")  # fail now, not after an hour of training
+            probe.unlink()
+        except OSError:
+            self.discard()
+            raise
         self.kind = kind
         self.meta = meta
         self.reference = reference or {}
@@ -143,57 +170,85 @@ class ResultsWriter:
         self.vaes: list[dict[str, Any]] = []
         self.start = time.time()
         self.finished = False
+        self.wall_seconds: float | None = None  # set when the run ends
 
     def add(self, cell: dict[str, Any]) -> None:
-        """Record one finished cell and rewrite the files."""
+        """Record one finished cell and rewrite ``results.json``."""
         self.cells.append(cell)
-        self.save()
+        self._write_json()
 
     def add_vae(self, info: dict[str, Any]) -> None:
-        """Record a trained VAE's history and timing."""
+        """Record a trained VAE's history and timing (written with the next cell)."""
         self.vaes.append(info)
-        self.save()
+
+    def finish(self, complete: bool) -> None:
+        """End the run: fix its wall time, write ``results.json`` and ``results.md``."""
+        self.finished = complete
+        self.wall_seconds = time.time() - self.start
+        self._write_json()
+        self._atomic_write("results.md", self.markdown())
+
+    def discard(self) -> None:
+        """Remove the folders this writer created, where they are still empty."""
+        for folder in self._created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+    def _elapsed(self) -> float:
+        return time.time() - self.start if self.wall_seconds is None else self.wall_seconds
 
     def _atomic_write(self, name: str, text: str) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.out, prefix=f".{name}.")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, self.out / name)
+        # open() creates the file with the umask's mode (0644 usually), as the figures
+        tmp = self.out / f".{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "x", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, self.out / name)
+        finally:
+            tmp.unlink(missing_ok=True)
 
-    def save(self, finished: bool | None = None) -> None:
-        """Write ``results.json`` and ``results.md`` (atomically)."""
-        if finished is not None:
-            self.finished = finished
-        doc = {"kind": self.kind, "finished": self.finished,
-               "wall_seconds": time.time() - self.start, **self.meta,
-               "reference": {str(k): v for k, v in self.reference.items()},
+    def _write_json(self) -> None:
+        doc = {"kind": self.kind, "finished": self.finished, "wall_seconds": self._elapsed(),
+               **self.meta, "reference": {str(k): v for k, v in self.reference.items()},
                "vaes": self.vaes, "cells": self.cells}
         self._atomic_write("results.json", json.dumps(doc, indent=1, default=_jsonable))
-        self._atomic_write("results.md", self.markdown())
 
     def markdown(self) -> str:
         """The Markdown report of the cells so far."""
-        status = "complete" if self.finished else "INCOMPLETE (interrupted or running)"
+        status = "complete" if self.finished else "INCOMPLETE (interrupted or failed)"
         head = [f"# vaesvm {self.kind} results", "",
                 f"Command: `{self.meta.get('command', '')}`  ",
-                f"Status: {status}; wall time {time.time() - self.start:.0f} s; "
+                f"Status: {status}; wall time {self._elapsed():.0f} s; "
                 f"vaesvm {self.meta.get('versions', {}).get('vaesvm', '?')}", ""]
         note = self.meta.get("note")
         if note:
             head += [note, ""]
         if not self.cells:
             return "\n".join(head + ["No finished cells yet."])
+        seeds = ("mean +- std over seeds (n = number of seeds)"
+                 if _several_seeds(self.cells) else "one seed")
         if self.kind == "study":
-            body = ["Test accuracy (%) on the official 10,000-image test set, mean +- std "
-                    "over seeds (n = number of seeds).", "", study_table(self.cells,
-                                                                         self.reference)]
+            body = [f"Test accuracy (%) on the official 10,000-image test set, {seeds}.", "",
+                    study_table(self.cells, self.reference)]
         else:
             body = ["VAE + SVC accuracy (%) on the official test set and on 10,000 held-out "
                     "train images (validation; the labeled subsets are drawn from the "
-                    "other train images), mean test ELBO and VAE training time; one factor "
-                    "varied at a time, the others at their defaults. Choose settings by "
-                    "the validation columns.", "", ablation_tables(self.cells)]
+                    f"other train images), {seeds}, mean test ELBO and VAE training time; one "
+                    "factor varied at a time, the others at their defaults. Choose settings "
+                    "by the validation columns.", "", ablation_tables(self.cells)]
         return "\n".join(head + body) + "\n"
+
+
+def _missing_folders(path: pathlib.Path) -> list[pathlib.Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    path = path.absolute()
+    while not os.path.lexists(path) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
 
 
 def _jsonable(obj: Any) -> Any:

@@ -1,8 +1,11 @@
 """What ``vaesvm study`` and ``vaesvm ablate`` run: settings, progress bar, outputs, figures.
 
 :func:`run_command` turns the parsed command line into a :class:`StudyConfig`
-(:func:`make_config`), runs the experiments with a progress bar, keeps
-``results.json`` / ``results.md`` up to date after every cell and draws the figures.
+(:func:`make_config`), checks every option before any work (errors name the option),
+runs the experiments with a progress bar counted in VAE epochs, keeps
+``results.json`` up to date after every cell, draws the figures and then writes
+``results.json`` / ``results.md`` once, with the wall time it prints. A run that
+fails before its first cell leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from typing import Any
 
 from .._options import RULE_TEXTS
-from .config import DEFAULTS, QUICK, StudyConfig
+from .config import DEFAULTS, QUICK, StudyConfig, label_count_problem
 from .experiments import (
     ABLATIONS,
     M1_PARAMS,
@@ -23,11 +26,15 @@ from .experiments import (
     run_ablation,
     run_study,
     setting_key,
+    vae_fits,
+    validation_split,
     versions,
 )
+from .progress import Progress
 from .report import ResultsWriter
 
-__all__ = ["STUDY_NOTE", "make_config", "run_command"]
+__all__ = ["STUDY_NOTE", "check_device", "check_label_counts", "load_data", "make_config",
+           "run_command"]
 
 STUDY_NOTE = (
     "Each seed and label count draws its own class-balanced labeled subset. "
@@ -76,96 +83,158 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_train"] = args.n_train
     if getattr(args, "plain_vae", False):
         settings["vae_params"] = dict(M1_PARAMS)
+    too_many = [n for n in settings["n_labels"] if n > settings["n_train"]]
+    if too_many:
+        raise ValueError(f"--labels {too_many[0]} is more than the {settings['n_train']} "
+                         "train images of --n-train; raise --n-train or lower --labels")
     return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
 
 
-class _Progress:
-    """A tqdm bar over the steps of the whole run, described step by step.
+def check_device(device: str) -> None:
+    """Refuse a ``--device`` this machine cannot train on, naming the option."""
+    if device in ("auto", "cpu"):
+        return
+    import torch
 
-    Called with a description when a step starts; used as a context manager, it
-    closes the bar (counting the last step) however the run ends.
+    if not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available on this machine "
+                         f"(torch {torch.__version__}); use --device auto or --device cpu")
+    index = torch.device(device).index
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        raise ValueError(f"--device {device}: this machine has {count} CUDA device"
+                         f"{'s' * (count != 1)} (cuda:0 to cuda:{count - 1})")
+
+
+def load_data(data_home: str | None):
+    """Fashion-MNIST for the command line; errors speak of ``--data-home``."""
+    from .. import datasets
+
+    try:
+        return datasets.load_fashion_mnist(data_home)
+    except (OSError, ValueError) as exc:
+        message = str(exc).replace("pass data_home=... pointing to a directory",
+                                   "pass --data-home DIR naming a folder")
+        raise type(exc)(message) from exc
+
+
+def check_label_counts(y_train, n_labels, n_train: int, *, pool=None) -> None:
+    """Refuse label counts that the first ``n_train`` train images cannot supply.
+
+    Parameters
+    ----------
+    y_train : ndarray
+        All train labels of the loaded data.
+    n_labels : iterable of int
+        The label counts (``--labels``).
+    n_train : int
+        ``--n-train``.
+    pool : ndarray, optional
+        The indices of the first ``n_train`` images that labeled subsets are drawn
+        from (all of them by default; the ablation holds validation images out).
     """
-
-    def __init__(self, total: int) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
-        self.started = False
-
-    def __call__(self, description: str) -> None:
-        if self.started:
-            self.bar.update(1)
-        self.started = True
-        self.bar.set_description(description)
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self.started:
-            self.bar.update(1)
-        self.bar.close()
+    if n_train > len(y_train):
+        raise ValueError(f"--n-train {n_train}: there are only {len(y_train)} train images")
+    y = y_train[:n_train] if pool is None else y_train[:n_train][pool]
+    where = "" if pool is None else " outside the held-out validation images"
+    for n in n_labels:
+        problem = label_count_problem(y, n)
+        if problem:
+            raise ValueError(f"--labels {n} needs {n // 10} labeled images per class, but "
+                             f"the first --n-train {n_train} train images hold {problem}"
+                             f"{where}; raise --n-train or lower --labels")
 
 
-def _study_steps(config: StudyConfig) -> int:
-    """Steps of a study: per seed the M1 VAE, per label count the SS-VAE and methods."""
-    per_label = len(config.methods) + any(METHODS[m].features in ("ssvae", "ssvae_mu")
-                                          for m in config.methods)
-    return len(config.seeds) * (1 + len(config.n_labels) * per_label)
+def _study_steps(config: StudyConfig, figures: bool) -> int:
+    """Progress steps of a study: VAE epochs (+1 for their features), classifiers, figures."""
+    from .figures import study_figure_steps
+
+    features = {METHODS[m].features for m in config.methods}
+    vae = config.epochs + 1
+    per_label = len(config.methods) + vae * bool(features & {"ssvae", "ssvae_mu"})
+    steps = len(config.seeds) * (vae * ("vae" in features) + len(config.n_labels) * per_label)
+    return steps + (study_figure_steps(config, features) if figures else 0)
 
 
-def _ablation_steps(config: StudyConfig, factors: list[str]) -> int:
-    """Steps of an ablation: the distinct VAE settings, per seed."""
-    settings = {setting_key(config, o) for f in factors for _, o in ABLATIONS[f]}
-    return len(config.seeds) * len(settings)
+def _ablation_steps(config: StudyConfig, factors: list[str], figures: bool) -> int:
+    """Progress steps of an ablation: per seed and distinct setting, its VAEs' epochs + 1."""
+    from .figures import ablation_figure_steps
+
+    settings = {setting_key(config, o): o for f in factors for _, o in ABLATIONS[f]}
+    per_seed = sum(vae_fits(config, o) * (config.epochs + 1) for o in settings.values())
+    return len(config.seeds) * per_seed + (ablation_figure_steps(factors) if figures else 0)
 
 
 def _results_writer(args: argparse.Namespace, config: StudyConfig) -> ResultsWriter:
-    """The writer of the run's folder (fails at once when it is not writable)."""
+    """The writer of the run's folder (fails at once, naming ``--out``, when unusable)."""
     study = args.command == "study"
     meta = {"command": args.command_line, "config": config_dict(config),
             "versions": versions(), "note": STUDY_NOTE if study else None}
     if not study:
         meta["factors"] = list(args.factors)
-    return ResultsWriter(args.out, "study" if study else "ablation", meta,
-                         REFERENCE if study else None)
+    try:
+        return ResultsWriter(args.out, "study" if study else "ablation", meta,
+                             REFERENCE if study else None)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(f"--out {args.out}: cannot create or write this folder ({reason}); "
+                      "choose a folder you can write to") from exc
 
 
 def run_command(args: argparse.Namespace) -> pathlib.Path:
-    """Run ``vaesvm study`` or ``vaesvm ablate`` as parsed in ``args``; return the folder."""
-    from ..datasets import load_fashion_mnist
+    """Run ``vaesvm study`` or ``vaesvm ablate`` as parsed in ``args``; return the folder.
 
+    An exception that ends the run after some cells carries the path of the
+    ``results.json`` that keeps them as ``kept_results``.
+    """
     config = make_config(args)
-    writer = _results_writer(args, config)
-    data = load_fashion_mnist(args.data_home)
+    check_device(config.device)
     figures = not args.no_figures and _have_matplotlib()
+    if not args.no_figures and not figures:
+        print("vaesvm: matplotlib is not installed, so no figures will be made; "
+              "pip install 'vaesvm[plot]' to get them.", file=sys.stderr)
+    writer = _results_writer(args, config)
+    try:
+        _run(args, config, writer, figures)
+    except BaseException as exc:
+        if writer.cells:
+            writer.finish(complete=False)
+            exc.kept_results = writer.out / "results.json"
+        else:
+            writer.discard()
+        raise
+    writer.finish(complete=True)
+    print(writer.markdown())
+    print(f"Results in {writer.out}/ (results.json, results.md"
+          f"{', *.png' if figures else ''})")
+    return writer.out
+
+
+def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
+         figures: bool) -> None:
+    """Load the data, run the cells and draw the figures, under one progress bar."""
+    study = writer.kind == "study"
+    data = load_data(args.data_home)
+    pool = None if study else validation_split(min(config.n_train, len(data.y_train)))[0]
+    check_label_counts(data.y_train, config.n_labels, config.n_train, pool=pool)
     vaes: dict[str, Any] = {}
 
     def keep_vae(seed: int, n: int | None, vae) -> None:
         writer.add_vae({"seed": seed, "n_labels": n, "history": vae.history_})
         vaes.setdefault("m1" if n is None else "ss", (seed, vae))
 
-    if writer.kind == "study":
-        with _Progress(_study_steps(config)) as progress:
-            run_study(data, config, on_cell=writer.add, progress=progress, on_vae=keep_vae)
-    else:
-        with _Progress(_ablation_steps(config, args.factors)) as progress:
-            run_ablation(data, config, args.factors, on_cell=writer.add, progress=progress)
-    writer.save(finished=True)
-    if figures:
-        from .figures import ablation_figures, study_figures
+    from .figures import ablation_figures, study_figures
 
-        if writer.kind == "study":
-            study_figures(writer, data, vaes)
-        else:
-            ablation_figures(writer)
-    elif not args.no_figures:
-        print("vaesvm: matplotlib is not installed, so no figures were made; "
-              "pip install 'vaesvm[plot]' to get them.", file=sys.stderr)
-    print(writer.markdown())
-    print(f"Results in {writer.out}/ (results.json, results.md"
-          f"{', *.png' if figures else ''})")
-    return writer.out
+    if study:
+        with Progress(_study_steps(config, figures)) as progress:
+            run_study(data, config, on_cell=writer.add, progress=progress, on_vae=keep_vae)
+            if figures:
+                study_figures(writer, data, vaes, progress)
+    else:
+        with Progress(_ablation_steps(config, args.factors, figures)) as progress:
+            run_ablation(data, config, args.factors, on_cell=writer.add, progress=progress)
+            if figures:
+                ablation_figures(writer, progress)
 
 
 def _have_matplotlib() -> bool:
