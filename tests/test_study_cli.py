@@ -70,7 +70,7 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, monkeypatc
     assert all(len(v["history"]) == 1 for v in doc["vaes"])
     assert "classification" in doc["vaes"][1]["history"][0]
     methods = {c["method"] for c in doc["cells"]}
-    assert methods == set(experiments.METHODS)
+    assert methods == {n for n, m in experiments.METHODS.items() if not m.transductive}
     for cell in doc["cells"]:
         assert cell["seed"] == 0 and cell["n_labels"] == 20
         assert 0.0 <= cell["accuracy"] <= 1.0
@@ -254,3 +254,16 @@ def test_one_seed_plain_several_seeds_mean_std():
     assert "| VAE + SVC | 70.00 |" in one and "+-" not in one
     two = report.study_table(cells([0, 1]), {})
     assert "| VAE + SVC | 75.00 +- 5.00 (n=2) |" in two
+
+
+def test_study_on_another_image_set(tmp_path, capsys):
+    out = tmp_path / "digits"
+    assert cli.main(["study", "--dataset", "digits", "--labels", "50", "--seeds", "1",
+                 "--epochs", "1", "--no-figures", "--out", str(out)]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["dataset"] == "digits" and doc["reference"] == {}
+    methods = {c["method"] for c in doc["cells"]}
+    assert "LabelSpreading (pixels)" in methods and "SS-VAE + SVC" in methods
+    assert all(0.5 < c["accuracy"] <= 1 for c in doc["cells"])  # 10 classes: chance is 0.1
+    text = (out / "results.md").read_text()
+    assert "digits test set" in text and "| reference study" not in text

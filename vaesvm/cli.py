@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
-from .study.config import ABLATION_FACTORS, DEFAULTS, M1_PARAMS, N_TRAIN_MAX, QUICK
+from .study.config import ABLATION_FACTORS, DEFAULTS, IMAGE_SETS, M1_PARAMS, N_TRAIN_MAX, QUICK
 
 __all__ = ["main", "build_parser", "run_demo"]
 
@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Test accuracy of VAE + SVC / LogReg and of "
                            "raw-pixel and PCA baselines at several label counts and seeds.")
     _common(study, "study")
+    study.add_argument("--dataset", choices=list(IMAGE_SETS), default="fashion-mnist",
+                       help="image set: " + "; ".join(f"{k}: {v[0]} (default labels "
+                                                      f"{' '.join(map(str, v[1]))})"
+                                                      for k, v in IMAGE_SETS.items())
+                       + " (default: fashion-mnist)")
     ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
                             description="VAE + SVC accuracy and test ELBO for the "
                             "semi-supervised terms, KL weight, batch norm, activation "

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .. import VAETransformer
 
-__all__ = ["ABLATION_FACTORS", "CommandDefaults", "DEFAULTS", "M1_PARAMS", "N_TRAIN_MAX",
-           "QUICK", "StudyConfig", "label_count_problem"]
+__all__ = ["ABLATION_FACTORS", "CommandDefaults", "DEFAULTS", "IMAGE_SETS", "M1_PARAMS",
+           "N_TRAIN_MAX", "QUICK", "StudyConfig", "label_count_problem"]
 
 #: Fashion-MNIST's train images: the most ``--n-train`` can use.
 N_TRAIN_MAX = 60000
@@ -34,6 +34,18 @@ M1_PARAMS: dict[str, Any] = {"label_weight": 0.0, "augmentation": "none", "encod
 ABLATION_FACTORS: tuple[str, ...] = (
     "semi_supervision", "label_weight", "augmentation", "denoising", "propagation",
     "encoder", "kl_weight", "batch_norm", "activation", "n_components")
+
+
+#: ``vaesvm study --dataset``: name -> (description, default label counts). The
+#: loaders are in :mod:`vaesvm.study.image_sets`; every set but Fashion-MNIST also
+#: gets the ``LabelSpreading (pixels)`` baseline.
+IMAGE_SETS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "fashion-mnist": ("Fashion-MNIST, 28 x 28 grey (the reference problem)",
+                      (100, 600, 1000, 3000)),
+    "digits": ("scikit-learn's 8 x 8 digits, 1,257 train / 540 test images", (50, 100)),
+    "fashion-mnist-14": ("Fashion-MNIST downsampled to 14 x 14", (100, 1000)),
+    "fashion-mnist-colour": ("Fashion-MNIST tinted at random, 3 x 28 x 28", (100, 1000)),
+}
 
 
 @dataclass(frozen=True)
@@ -106,10 +118,10 @@ class StudyConfig:
 
 
 def _all_methods() -> tuple[str, ...]:
-    """Every method of the study (imported when a config is made, not for ``--help``)."""
+    """The Fashion-MNIST study's methods (imported when a config is made, not for --help)."""
     from .experiments import METHODS
 
-    return tuple(METHODS)
+    return tuple(name for name, m in METHODS.items() if not m.transductive)
 
 
 def label_count_problem(y, n_labels: int) -> str | None:

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.semi_supervised import LabelSpreading
 from sklearn.svm import SVC
 
 from .. import VAETransformer
@@ -71,6 +72,11 @@ def default_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     return SVC()
 
 
+def label_spreading(X: np.ndarray, random_state: int) -> BaseEstimator:
+    """``LabelSpreading(kernel="knn", n_neighbors=7)``: scikit-learn's graph baseline."""
+    return LabelSpreading(kernel="knn", n_neighbors=7, max_iter=100)
+
+
 def logreg(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     """``LogisticRegression(max_iter=2000)``."""
     return LogisticRegression(max_iter=2000)
@@ -90,11 +96,15 @@ class Method:
         components, or the raw pixels.
     classifier : callable
         ``classifier(X_labeled, random_state)`` returns the unfitted classifier.
+    transductive : bool, default=False
+        The classifier is fitted on every train row, ``-1`` marking the unlabeled
+        ones (a semi-supervised baseline), instead of on the labeled rows only.
     """
 
     name: str
     features: str
     classifier: Callable[[np.ndarray, int], BaseEstimator]
+    transductive: bool = False
 
 
 #: method name -> :class:`Method`.
@@ -118,6 +128,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("SVC (pixels)", "pixels", tuned_svc),
     Method("PCA + SVC", "pca", tuned_svc),
     Method("LogReg (pixels)", "pixels", logreg),
+    Method("LabelSpreading (pixels)", "pixels", label_spreading, transductive=True),
 )}
 
 #: factor -> list of (label, VAETransformer parameters). Every factor varies the
@@ -269,6 +280,9 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
             # labeled rows and test set per feature set
             subset = {k: (train[lab], test) for k, (train, test) in features.items()}
+            everything = {k: (np.concatenate([train[lab], train[unl]]), test)
+                          for k, (train, test) in features.items()}
+            y_all = np.concatenate([y_train[lab], np.full(len(unl), -1)])
             info = {"vae": m1_info}  # extra keys of the cells, per feature set
             if needs & {"ssvae", "ssvae_mu"}:
                 progress(f"seed {seed}, {n} labels: training SS-VAE")
@@ -278,7 +292,10 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
             for method in config.methods:
                 progress(f"seed {seed}, {n} labels: {method}")
                 kind = METHODS[method].features
-                cell = _evaluate(method, *subset[kind], y_train[lab], data.y_test, seed)
+                if METHODS[method].transductive:
+                    cell = _evaluate(method, *everything[kind], y_all, data.y_test, seed)
+                else:
+                    cell = _evaluate(method, *subset[kind], y_train[lab], data.y_test, seed)
                 cell.update(seed=seed, n_labels=n, **info.get(kind, {}))
                 on_cell(cell)
 

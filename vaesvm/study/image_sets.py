@@ -23,17 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..datasets import CLASS_NAMES, load_fashion_mnist
+from .config import IMAGE_SETS
 
 __all__ = ["IMAGE_SETS", "load_image_set"]
-
-#: name -> (description, default label counts of the study).
-IMAGE_SETS: dict[str, tuple[str, tuple[int, ...]]] = {
-    "fashion-mnist": ("Fashion-MNIST, 28 x 28 grey (the reference problem)",
-                      (100, 600, 1000, 3000)),
-    "digits": ("scikit-learn's 8 x 8 digits, 1,257 train / 540 test images", (50, 100)),
-    "fashion-mnist-14": ("Fashion-MNIST downsampled to 14 x 14", (100, 1000)),
-    "fashion-mnist-colour": ("Fashion-MNIST tinted at random, 3 x 28 x 28", (100, 1000)),
-}
 
 
 def _bunch(X_train, y_train, X_test, y_test, target_names, image_shape, name):

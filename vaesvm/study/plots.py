@@ -69,13 +69,20 @@ def plot_history(histories: dict[int | str, list[dict[str, Any]]], path) -> path
 
 
 def _image_grid(ax, images: np.ndarray, n_cols: int) -> None:
-    side = int(round(np.sqrt(images.shape[1])))
+    """Square grey images, or square colour ones (3 channels, channels-first), in a grid."""
+    n_features = images.shape[1]
+    channels = 1 if round(np.sqrt(n_features)) ** 2 == n_features else 3
+    side = int(round(np.sqrt(n_features // channels)))
     n_rows = int(np.ceil(len(images) / n_cols))
-    grid = np.ones((n_rows * side, n_cols * side))
+    grid = np.ones((n_rows * side, n_cols * side, channels))
     for i, img in enumerate(images):
         r, c = divmod(i, n_cols)
-        grid[r * side:(r + 1) * side, c * side:(c + 1) * side] = img.reshape(side, side)
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+        grid[r * side:(r + 1) * side, c * side:(c + 1) * side] = (
+            img.reshape(channels, side, side).transpose(1, 2, 0))
+    if channels == 1:
+        ax.imshow(grid[..., 0], cmap="gray_r", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.clip(grid, 0, 1))
     ax.set_axis_off()
 
 

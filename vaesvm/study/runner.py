@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from .._options import RULE_TEXTS
-from .config import DEFAULTS, QUICK, StudyConfig, label_count_problem
+from .config import DEFAULTS, IMAGE_SETS, N_TRAIN_MAX, QUICK, StudyConfig, label_count_problem
 from .experiments import (
     ABLATIONS,
     M1_PARAMS,
@@ -83,6 +83,11 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_train"] = args.n_train
     if getattr(args, "plain_vae", False):
         settings["vae_params"] = dict(M1_PARAMS)
+    dataset = getattr(args, "dataset", "fashion-mnist")
+    if dataset != "fashion-mnist":  # another image set: its label counts, all its images
+        settings["n_labels"] = tuple(args.labels) if args.labels else IMAGE_SETS[dataset][1]
+        settings["n_train"] = args.n_train or N_TRAIN_MAX
+        settings["methods"] = tuple(METHODS)  # with the LabelSpreading baseline
     too_many = [n for n in settings["n_labels"] if n > settings["n_train"]]
     if too_many:
         raise ValueError(f"--labels {too_many[0]} is more than the {settings['n_train']} "
@@ -104,6 +109,20 @@ def check_device(device: str) -> None:
     if index is not None and index >= count:
         raise ValueError(f"--device {device}: this machine has {count} CUDA device"
                          f"{'s' * (count != 1)} (cuda:0 to cuda:{count - 1})")
+
+
+def _load(args: argparse.Namespace, config: StudyConfig):
+    """The run's data; another image set also fixes ``n_train`` and the image shape."""
+    dataset = getattr(args, "dataset", "fashion-mnist")
+    if dataset == "fashion-mnist":
+        return load_data(args.data_home)
+    from .image_sets import load_image_set
+
+    data = load_image_set(dataset, data_home=args.data_home)
+    config.n_train = min(config.n_train, len(data.y_train))
+    if data.image_shape is not None:
+        config.vae_params = {"image_shape": data.image_shape, **config.vae_params}
+    return data
 
 
 def load_data(data_home: str | None):
@@ -168,13 +187,21 @@ def _ablation_steps(config: StudyConfig, factors: list[str], figures: bool) -> i
 def _results_writer(args: argparse.Namespace, config: StudyConfig) -> ResultsWriter:
     """The writer of the run's folder (fails at once, naming ``--out``, when unusable)."""
     study = args.command == "study"
+    dataset = getattr(args, "dataset", "fashion-mnist")
+    note = STUDY_NOTE if study else None
+    if study and dataset != "fashion-mnist":
+        note = (f"Image set: {IMAGE_SETS[dataset][0]} (vaesvm.study.image_sets; all its "
+                "train images, official or fixed test split). LabelSpreading (pixels) is "
+                "scikit-learn's LabelSpreading(kernel='knn', n_neighbors=7) on all train "
+                "pixels, the unlabeled ones marked -1. Otherwise as in the Fashion-MNIST "
+                "study: " + STUDY_NOTE)
     meta = {"command": args.command_line, "config": config_dict(config),
-            "versions": versions(), "note": STUDY_NOTE if study else None}
+            "versions": versions(), "note": note, "dataset": dataset}
     if not study:
         meta["factors"] = list(args.factors)
     try:
         return ResultsWriter(args.out, "study" if study else "ablation", meta,
-                             REFERENCE if study else None)
+                             REFERENCE if study and dataset == "fashion-mnist" else None)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OSError(f"--out {args.out}: cannot create or write this folder ({reason}); "
@@ -214,7 +241,7 @@ def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
          figures: bool) -> None:
     """Load the data, run the cells and draw the figures, under one progress bar."""
     study = writer.kind == "study"
-    data = load_data(args.data_home)
+    data = _load(args, config)
     pool = None if study else validation_split(min(config.n_train, len(data.y_train)))[0]
     check_label_counts(data.y_train, config.n_labels, config.n_train, pool=pool)
     vaes: dict[str, Any] = {}
