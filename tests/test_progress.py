@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from vaesvm import VAETransformer
-from vaesvm._net import EPOCH_LISTENER
+from vaesvm._callbacks import EPOCH_LISTENER
 from vaesvm.study.progress import Progress
 
 

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from vaesvm import LabeledOnlyClassifier, VAETransformer
-from vaesvm._net import KLWarmup
+from vaesvm._callbacks import KLWarmup
 
 
 def _interrupt_at_epoch(monkeypatch, epoch):

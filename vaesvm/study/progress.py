@@ -67,13 +67,13 @@ class Progress:
             self._pending = 0
 
     def __enter__(self) -> Progress:
-        from .._net import EPOCH_LISTENER
+        from .._callbacks import EPOCH_LISTENER
 
         self._token = EPOCH_LISTENER.set(self.epoch_done)
         return self
 
     def __exit__(self, exc_type, *exc_info: Any) -> None:
-        from .._net import EPOCH_LISTENER
+        from .._callbacks import EPOCH_LISTENER
 
         EPOCH_LISTENER.reset(self._token)
         if exc_type is None:
