@@ -9,6 +9,7 @@ import torch
 
 from vaesvm import VAETransformer
 from vaesvm._options import (
+    AUGMENT_MIN_ROWS,
     AUTO_LABEL_WEIGHT,
     AUTO_PROPAGATION_ALPHA,
     RULE_TEXTS,
@@ -94,18 +95,20 @@ def test_flip_rule_keeps_clothes_mirrored_not_asymmetric_shapes():
 
 def test_augmentation_and_encoder_follow_the_image_shape():
     image, never = (1, 28, 28), lambda: pytest.fail("flip rule evaluated")
-    assert resolve_augmentation("auto", image, lambda: True) == "shift_flip"
-    assert resolve_augmentation("auto", image, lambda: False) == "shift"
-    assert resolve_augmentation("auto", None, never) == "none"
-    assert resolve_augmentation("auto", (1, 8, 8), never) == "none"  # too small to shift
-    assert resolve_augmentation("auto", (3, 14, 20), lambda: False) == "shift"
-    assert resolve_augmentation("shift", (1, 8, 8), never) == "shift"  # asked for: 1 pixel
-    assert resolve_augmentation("shift", image, never) == "shift"
-    assert resolve_augmentation(print, None, never) is print  # a user callable
+    many = AUGMENT_MIN_ROWS
+    assert resolve_augmentation("auto", image, many, lambda: True) == "shift_flip"
+    assert resolve_augmentation("auto", image, many, lambda: False) == "shift"
+    assert resolve_augmentation("auto", image, many - 1, never) == "none"  # too few rows
+    assert resolve_augmentation("auto", None, many, never) == "none"
+    assert resolve_augmentation("auto", (1, 8, 8), many, never) == "none"  # too small
+    assert resolve_augmentation("auto", (3, 14, 20), many, lambda: False) == "shift"
+    assert resolve_augmentation("shift", (1, 8, 8), 10, never) == "shift"  # asked for
+    assert resolve_augmentation("shift", image, 10, never) == "shift"
+    assert resolve_augmentation(print, None, 10, never) is print  # a user callable
     assert resolve_encoder("auto", image) == "conv" and resolve_encoder("auto", None) == "mlp"
     assert resolve_encoder("mlp", image) == "mlp"
     with pytest.raises(ValueError, match="augmentation='shift' needs images.*image_shape="):
-        resolve_augmentation("shift", None, never)
+        resolve_augmentation("shift", None, 10, never)
     with pytest.raises(ValueError, match="encoder='conv' needs images.*encoder='mlp'"):
         resolve_encoder("conv", None)
 
@@ -133,7 +136,7 @@ def test_resolve_options_is_one_frozen_record():
                               label_weight=pytest.approx(2 / 3), augmentation=opts.augmentation,
                               encoder="conv", image_shape=(1, 28, 28), propagation_alpha=0.9,
                               n_neighbors=300, seed=opts.seed)
-    assert opts.augmentation in ("shift", "shift_flip")
+    assert opts.augmentation == "none"  # 300 rows: too few to augment
     assert opts.seed == resolve_options(vae, _data(images, y)).seed
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.seed = 1

@@ -96,10 +96,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         anew for every batch: ``"shift"`` translates each image by
         |shift_rule|, ``"shift_flip"`` also mirrors it left-right (right for
         clothes, wrong for digits); both need images (``image_shape``).
-        ``"auto"``: none for plain features and for images smaller than
-        |shift_min| pixels; for other images ``"shift_flip"`` when |flip_rule|,
-        else ``"shift"``. A callable ``augment(batch, generator)
-        -> batch`` replaces the built-in ones: it gets a float32 tensor of flat
+        ``"auto"``: |augment_rule|. A callable ``augment(batch, generator) ->
+        batch`` replaces the built-in ones: it gets a float32 tensor of flat
         rows (n, n_features) and a ``torch.Generator`` to draw from (use it,
         not torch's global generator, to keep ``random_state`` reproducible)
         and returns a new tensor of the same shape; to pickle the fitted
