@@ -171,3 +171,15 @@ def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "vaesvm", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "demo" in out
+
+
+def test_diverged_training_is_one_error_line(monkeypatch, capsys):
+    def diverge(args):
+        raise FloatingPointError("Training diverged: the loss became nan in epoch 2, batch 1."
+                                 "\nLower learning_rate.")
+
+    monkeypatch.setattr(cli, "run_demo", diverge)
+    assert cli.main(["demo"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["vaesvm: error: Training diverged: the loss became nan in epoch 2, batch 1. "
+                   "Lower learning_rate."]

@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vaesvm: interrupted{f'; finished cells are kept in {kept}' if kept else ''}",
               file=sys.stderr)
         return 130
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, ImportError, FloatingPointError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the exception says
         kept = getattr(exc, "kept_results", None)
         print(f"vaesvm: error: {message}"
