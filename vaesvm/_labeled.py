@@ -6,11 +6,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._validation import unlabeled_mask
 
 __all__ = ["LabeledOnlyClassifier"]
+
+#: Checks of X left to the wrapped classifier (any dtype, sparse, NaN if it takes them).
+_PASS_THROUGH = {"accept_sparse": "csr", "dtype": None, "ensure_all_finite": False}
 
 
 def _estimator_has(method: str):
@@ -64,7 +67,7 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def __init__(self, estimator) -> None:
         self.estimator = estimator
 
-    def fit(self, X, y, **fit_params) -> "LabeledOnlyClassifier":
+    def fit(self, X, y, sample_weight=None, **fit_params) -> "LabeledOnlyClassifier":
         """Fit a clone of ``estimator`` on the rows whose label is not -1.
 
         Parameters
@@ -73,6 +76,8 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Features (e.g. the VAE's codes in a Pipeline).
         y : array-like of shape (n_samples,)
             Labels, -1 (or the string "-1") on unlabeled rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; those of the labeled rows are passed on.
         **fit_params : dict
             Passed to the estimator's ``fit``.
 
@@ -80,12 +85,14 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : LabeledOnlyClassifier
         """
+        X, y = validate_data(self, X, y, **_PASS_THROUGH)
         labeled = self._labeled(y)
         if labeled.sum() == 0:
             raise ValueError("Every row of y is -1 (unlabeled): label some rows to fit "
                              f"{type(self.estimator).__name__}.")
-        self.estimator_ = clone(self.estimator).fit(np.asarray(X)[labeled],
-                                                    np.asarray(y)[labeled], **fit_params)
+        if sample_weight is not None:
+            fit_params["sample_weight"] = _check_sample_weight(sample_weight, X)[labeled]
+        self.estimator_ = clone(self.estimator).fit(X[labeled], y[labeled], **fit_params)
         self.classes_ = self.estimator_.classes_
         self.n_labeled_ = int(labeled.sum())
         return self
@@ -94,22 +101,33 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _labeled(y) -> np.ndarray:
         return ~unlabeled_mask(np.asarray(y))
 
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, **_PASS_THROUGH)
+
     def predict(self, X) -> np.ndarray:
         """Predict with the fitted classifier."""
-        check_is_fitted(self)
+        X = self._check_X(X)
         return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of the fitted classifier."""
-        check_is_fitted(self)
+        X = self._check_X(X)
         return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X) -> np.ndarray:
         """Decision function of the fitted classifier."""
-        check_is_fitted(self)
+        X = self._check_X(X)
         return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the labeled rows of ``(X, y)``; rows labeled -1 are ignored.
@@ -127,7 +145,9 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         float
         """
+        X = self._check_X(X)
         labeled = self._labeled(y)
         weights = None if sample_weight is None else np.asarray(sample_weight)[labeled]
-        return float(accuracy_score(np.asarray(y)[labeled], self.predict(np.asarray(X)[labeled]),
+        return float(accuracy_score(np.asarray(y)[labeled],
+                                    self.estimator_.predict(X[labeled]),
                                     sample_weight=weights))
