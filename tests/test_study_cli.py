@@ -267,3 +267,10 @@ def test_study_on_another_image_set(tmp_path, capsys):
     assert all(0.5 < c["accuracy"] <= 1 for c in doc["cells"])  # 10 classes: chance is 0.1
     text = (out / "results.md").read_text()
     assert "digits test set" in text and "| reference study" not in text
+
+
+def test_study_note_names_the_images_used(small_data, tmp_path):
+    out = tmp_path / "few"
+    assert cli.main(["study", *TINY, "--no-figures", "--out", str(out)]) == 0
+    note = json.loads((out / "results.json").read_text())["note"]
+    assert "the first 600 train images" in note and "all 60,000" not in note

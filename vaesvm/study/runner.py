@@ -189,6 +189,8 @@ def _results_writer(args: argparse.Namespace, config: StudyConfig) -> ResultsWri
     study = args.command == "study"
     dataset = getattr(args, "dataset", "fashion-mnist")
     note = STUDY_NOTE if study else None
+    if study and dataset == "fashion-mnist" and config.n_train < N_TRAIN_MAX:
+        note = note.replace("all 60,000 train images", f"the first {config.n_train} train images")
     if study and dataset != "fashion-mnist":
         note = (f"Image set: {IMAGE_SETS[dataset][0]} (vaesvm.study.image_sets; all its "
                 "train images, official or fixed test split). LabelSpreading (pixels) is "
