@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 
 __all__ = ["AUGMENT_MIN_ROWS", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
            "AUTO_PROPAGATION_ALPHA",
-           "FitOptions", "IMAGE_MIN_SIDE", "RULE_TEXTS", "SHIFT_FRACTION", "fill_rule_texts",
+           "FitOptions", "RULE_TEXTS", "SHIFT_FRACTION", "fill_rule_texts",
            "flips_keep_labels", "image_shape_of", "max_shift", "resolve_augmentation",
            "resolve_device", "resolve_encoder", "resolve_image_shape", "resolve_label_weight",
            "resolve_options", "resolve_propagation_alpha", "smoothness", "uses_labels"]
@@ -45,7 +45,6 @@ AUTO_PROPAGATION_ALPHA = {"high": 0.9, "low": 0.5, "start": 1000, "end": 3000}
 #: (Fashion-MNIST 0.24, at 14 x 14 0.34, digits 0.63; random or real tabular
 #: features in [0, 1] 1.0-1.05; see "How the defaults were chosen").
 AUTO_IMAGE = {"min_side": 8, "max_smoothness": 0.8, "rows": 1000}
-IMAGE_MIN_SIDE = AUTO_IMAGE["min_side"]
 
 #: Augmentation shifts images by up to this fraction of their height / width along
 #: each axis, rounded down: 2 pixels on 28 x 28 images, 1 on 14 x 14. ``"auto"``
@@ -186,15 +185,20 @@ def resolve_image_shape(image_shape, X: np.ndarray, likelihood: str
     return tuple(int(v) for v in shape)
 
 
+def _shifts(image_shape: tuple[int, int, int]) -> tuple[int, int]:
+    """:data:`SHIFT_FRACTION` of the height and width, rounded down (0 on small images)."""
+    return tuple(math.floor(SHIFT_FRACTION * side + 1e-9) for side in image_shape[1:])
+
+
 def max_shift(image_shape: tuple[int, int, int]) -> tuple[int, int]:
     """Largest translation in pixels along (height, width): :data:`SHIFT_FRACTION`, >= 1."""
-    return tuple(max(1, math.floor(SHIFT_FRACTION * side + 1e-9)) for side in image_shape[1:])
+    return tuple(max(1, shift) for shift in _shifts(image_shape))
 
 
 def _augmentable(image_shape: tuple[int, int, int] | None, n_rows: int) -> bool:
-    """Whether ``"auto"`` augments: images of both sides >= 1 / SHIFT_FRACTION, enough rows."""
+    """Whether ``"auto"`` augments: enough rows, and images large enough to shift both ways."""
     return (image_shape is not None and n_rows >= AUGMENT_MIN_ROWS
-            and min(image_shape[1:]) * SHIFT_FRACTION >= 1 - 1e-9)
+            and min(_shifts(image_shape)) >= 1)
 
 
 def flips_keep_labels(X: np.ndarray, y: np.ndarray | None,
@@ -219,7 +223,8 @@ def flips_keep_labels(X: np.ndarray, y: np.ndarray | None,
     labeled = np.flatnonzero(y >= 0)
     labeled = _sample_rows(labeled, AUTO_FLIP["max_rows"])
     counts = np.bincount(y[labeled])
-    if len(counts[counts > 0]) < 2 or counts[counts > 0].min() < 2:
+    present = counts[counts > 0]
+    if len(present) < 2 or present.min() < 2:
         return False
     originals = torch.as_tensor(np.asarray(X[labeled], dtype=np.float32))
     mirrored = originals.reshape(-1, *image_shape).flip(-1).reshape(len(originals), -1)

@@ -56,6 +56,18 @@ class EmbeddingPropagation:
         self.n_neighbors = int(n_neighbors)
         self.steps = int(steps)
 
+    def _build(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Build the graph of ``codes`` and propagate; return its neighbours and F."""
+        neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
+        propagated = propagate(codes, neighbors, self.alpha, self.steps)
+        self.codes_, self.propagated_ = codes.numpy(), propagated.numpy()
+        return neighbors, propagated
+
+    def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
+        """Build the graph of the training ``codes`` and propagate; return ``self``."""
+        self._build(codes)
+        return self
+
     def fit_transform(self, codes: torch.Tensor) -> torch.Tensor:
         """Build the graph of ``codes``, propagate, and return ``transform(codes)``.
 
@@ -72,15 +84,8 @@ class EmbeddingPropagation:
         torch.Tensor of shape (n_rows, d)
             What :meth:`transform` returns for ``codes``.
         """
-        neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
-        propagated = propagate(codes, neighbors, self.alpha, self.steps)
-        self.codes_, self.propagated_ = codes.numpy(), propagated.numpy()
+        neighbors, propagated = self._build(codes)
         return smooth(codes, neighbors, propagated, self.alpha)
-
-    def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
-        """Build the graph of the training ``codes`` and propagate; return ``self``."""
-        self.fit_transform(codes)
-        return self
 
     def transform(self, codes: torch.Tensor) -> torch.Tensor:
         """Return ``(1 - alpha) * codes + alpha * mean of F over their nearest training codes``.

@@ -371,8 +371,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if options.propagation_alpha > 0:
             propagation = EmbeddingPropagation(options.propagation_alpha, options.n_neighbors,
                                                self.propagation_steps)
-            codes = propagation.fit_transform(torch.from_numpy(latent_means(net, data.X)))
-            codes = codes[: data.n_given].numpy()
+            graph_codes = torch.from_numpy(latent_means(net, data.X))
+            if return_codes:
+                codes = propagation.fit_transform(graph_codes)[: data.n_given].numpy()
+            else:
+                propagation.fit(graph_codes)
         elif return_codes:
             codes = latent_means(net, data.X[: data.n_given])
         self._set_fitted(data, options, net, propagation)
