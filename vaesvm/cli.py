@@ -24,7 +24,15 @@ import time
 from collections.abc import Sequence
 
 from . import __version__
-from .study.config import ABLATION_FACTORS, DEFAULTS, IMAGE_SETS, M1_PARAMS, N_TRAIN_MAX, QUICK
+from .study.config import (
+    ABLATION_FACTORS,
+    DEFAULTS,
+    IMAGE_SETS,
+    M1_PARAMS,
+    N_TRAIN_MAX,
+    QUICK,
+    check_labels_within_n_train,
+)
 
 __all__ = ["main", "build_parser", "run_demo"]
 
@@ -195,9 +203,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, float]:
         ``{"vae_svc": accuracy, "raw_svc": accuracy, "seconds": wall time}``.
     """
     start = time.perf_counter()
-    if args.labels > args.n_train:
-        raise ValueError(f"--labels {args.labels} is more than the {args.n_train} train "
-                         "images of --n-train; raise --n-train or lower --labels")
+    check_labels_within_n_train([args.labels], args.n_train)
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC
 

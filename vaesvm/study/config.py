@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .. import VAETransformer
 
 __all__ = ["ABLATION_FACTORS", "CommandDefaults", "DEFAULTS", "IMAGE_SETS", "M1_PARAMS",
-           "N_TRAIN_MAX", "QUICK", "StudyConfig", "label_count_problem"]
+           "N_TRAIN_MAX", "QUICK", "StudyConfig", "check_labels_within_n_train",
+           "label_count_problem"]
 
 #: Fashion-MNIST's train images: the most ``--n-train`` can use.
 N_TRAIN_MAX = 60000
@@ -122,6 +123,22 @@ def _all_methods() -> tuple[str, ...]:
     from .experiments import METHODS
 
     return tuple(name for name, m in METHODS.items() if not m.transductive)
+
+
+def check_labels_within_n_train(n_labels, n_train: int) -> None:
+    """Refuse a label count above ``--n-train`` (before any data is loaded).
+
+    Parameters
+    ----------
+    n_labels : iterable of int
+        The label counts (``--labels``).
+    n_train : int
+        ``--n-train``.
+    """
+    too_many = [n for n in n_labels if n > n_train]
+    if too_many:
+        raise ValueError(f"--labels {too_many[0]} is more than the {n_train} train images of "
+                         "--n-train; raise --n-train or lower --labels")
 
 
 def label_count_problem(y, n_labels: int) -> str | None:

@@ -16,7 +16,15 @@ import sys
 from typing import Any
 
 from .._options import RULE_TEXTS
-from .config import DEFAULTS, IMAGE_SETS, N_TRAIN_MAX, QUICK, StudyConfig, label_count_problem
+from .config import (
+    DEFAULTS,
+    IMAGE_SETS,
+    N_TRAIN_MAX,
+    QUICK,
+    StudyConfig,
+    check_labels_within_n_train,
+    label_count_problem,
+)
 from .experiments import (
     ABLATIONS,
     M1_PARAMS,
@@ -69,11 +77,7 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
     settings = DEFAULTS[args.command].settings()
     if args.quick:
         settings.update(QUICK[args.command])
-    if args.labels:
-        bad = [n for n in args.labels if n % 10]
-        if bad:
-            raise ValueError(f"--labels must be multiples of 10 (one tenth per class); "
-                             f"got {bad}")
+    if args.labels:  # multiples of 10: the parser's --labels type checks it
         settings["n_labels"] = tuple(args.labels)
     if args.seeds:
         settings["seeds"] = tuple(range(args.seeds))
@@ -88,10 +92,7 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_labels"] = tuple(args.labels) if args.labels else IMAGE_SETS[dataset][1]
         settings["n_train"] = args.n_train or N_TRAIN_MAX
         settings["methods"] = tuple(METHODS)  # with the LabelSpreading baseline
-    too_many = [n for n in settings["n_labels"] if n > settings["n_train"]]
-    if too_many:
-        raise ValueError(f"--labels {too_many[0]} is more than the {settings['n_train']} "
-                         "train images of --n-train; raise --n-train or lower --labels")
+    check_labels_within_n_train(settings["n_labels"], settings["n_train"])
     return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
 
 
