@@ -1,18 +1,24 @@
 """vaesvm performance benchmark: ratios against references measured in the same run.
 
-1. One 60k-image training epoch: ``VAETransformer.fit`` vs. a bare PyTorch loop of the
-   identical model, loss and optimizer at the same batch size (and skorch's default
-   DataLoader as the "before" reference). Interleaved repeats, medians.
-2. Achieved training FLOP/s (matmul FLOPs of the model) as a fraction of this machine's
-   float32 ``torch.mm`` rate, measured here.
+1. One 60k-image training epoch of the plain M1 VAE: ``VAETransformer.fit`` vs. a bare
+   PyTorch loop of the identical model, loss and optimizer at the same batch size (and
+   skorch's default DataLoader as the "before" reference). Interleaved repeats, medians.
+1d. One 60k-image epoch of the default ``VAETransformer`` (100 labels + 59,900
+   unlabeled: conv encoder, 64 labeled rows added to every batch, shifts and flips,
+   denoising target, classifier head) vs. a bare loop of the identical model,
+   augmentation and loss, in float32 and under bfloat16 autocast; and each as a
+   multiple of the bare float32 M1 epoch of item 1 (batch 256).
+2. Achieved training FLOP/s (matmul and convolution FLOPs of the model) as a fraction
+   of this machine's float32 ``torch.mm`` rate, measured here.
 3. ``transform`` throughput (without propagation) vs. a bare ``torch.no_grad()``
    encoder pass; 3b. what embedding propagation adds to ``fit`` (the graph of 60k codes)
    and to ``transform`` (10,000 new codes), as multiples of that encoder pass.
-4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess.
+4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess: the M1 model
+   and the default model (100 labels, propagation graph included).
 5. ``GridSearchCV``: 2 VAE settings x 4 SVC settings x 3 folds with and without
    ``Pipeline(memory=...)`` (VAE fits counted), and ``n_jobs=1`` vs ``n_jobs=2``.
 
-Usage: python benchmarks/bench.py [--repeats 3] [--skip-grid]
+Usage: python benchmarks/bench.py [--repeats 3] [--skip-grid] [--threads N]
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ from skorch.dataset import Dataset
 from torch.utils.data import DataLoader
 
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
+from vaesvm._augment import ImageAugment
+from vaesvm._callbacks import KLWarmup
 from vaesvm._model import VAE, ELBOLoss
 from vaesvm._net import VAENet, fit_seeded
+from vaesvm._options import bfloat16_is_native, resolve_label_weight
 from vaesvm._propagation import nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import M1_PARAMS
 
@@ -80,15 +89,86 @@ def dataloader_epoch(X: np.ndarray, batch_size: int, seed: int) -> float:
     return time.perf_counter() - start
 
 
-def train_flops_per_sample(model: VAE) -> int:
-    """Matmul FLOPs of one forward + backward pass per sample.
+#: The default model's training data: this many labels, the other rows unlabeled.
+DEFAULT_LABELS = 100
 
-    Forward 2*in*out per linear layer; backward the same for the weight gradient and
-    again for the input gradient, except at the first layer (the data needs none).
+
+def default_vae(seed: int, precision: str) -> VAETransformer:
+    """The default ``VAETransformer`` for one epoch, propagation off (timed in [3b])."""
+    return VAETransformer(max_epochs=1, device="cpu", random_state=seed, precision=precision,
+                          propagation_alpha=0.0)
+
+
+def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: str,
+                       label_weight: float, kl_weight: float) -> float:
+    """Time one epoch of a hand-written loop of the default model, as ``fit`` trains it.
+
+    The same module (conv encoder, classifier head), each batch 256 shuffled rows
+    plus 64 rows drawn from the labeled ones, shifted and flipped (2 pixels, as the
+    rules give 28 x 28 clothes), the loss scoring the un-augmented images, Adam.
     """
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    first = model.encoder[0]
-    return sum((4 if m is first else 6) * m.in_features * m.out_features for m in linears)
+    gen = torch.Generator().manual_seed(seed)
+    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=(1, 28, 28),
+                generator=gen)
+    model.noise_generator = gen
+    criterion = ELBOLoss(kl_weight, label_weight)
+    augment = ImageAugment((1, 28, 28), flip=True, max_shift=(2, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    labeled = torch.nonzero(y >= 0).flatten()
+    model.train()
+    start = time.perf_counter()
+    perm = torch.randperm(len(X), generator=gen)
+    for a in range(0, len(X), 256):
+        idx = torch.cat([perm[a:a + 256], labeled[torch.randint(0, len(labeled), (64,),
+                                                                generator=gen)]])
+        xb, yb = X[idx], y[idx]
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            outputs = model(augment(xb, gen))
+        outputs = tuple(out.float() for out in outputs)
+        classification = torch.nn.functional.cross_entropy(model.classify(outputs[1]), yb,
+                                                           ignore_index=-1)
+        loss = criterion(*model.elbo_terms(xb, outputs), classification)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def vaesvm_default_epoch(X: np.ndarray, y: np.ndarray, seed: int, precision: str) -> float:
+    """Time ``fit`` of the default model for one epoch (validation and rules included)."""
+    vae = default_vae(seed, precision)
+    start = time.perf_counter()
+    vae.fit(X, y)
+    return time.perf_counter() - start
+
+
+def train_flops_per_sample(model: VAE, image_shape: tuple[int, int, int] | None = None) -> int:
+    """Matmul and convolution FLOPs of one forward + backward pass per sample.
+
+    Forward 2 * multiply-adds per linear or convolution layer; backward the same
+    for the weight gradient and again for the input gradient, except at the first
+    layer (the data need none). Convolution sizes are read from a forward pass of
+    one image of ``image_shape``.
+    """
+    macs: dict[torch.nn.Module, int] = {}
+
+    def count(module, inputs, output):
+        if isinstance(module, torch.nn.Linear):
+            macs[module] = module.in_features * module.out_features
+        else:
+            kernel = module.weight[0].numel()  # c_in * kh * kw
+            macs[module] = output[0].numel() * kernel
+
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    hooks = [m.register_forward_hook(count) for m in layers]
+    model.eval()
+    with torch.no_grad():
+        x = torch.zeros(1, model.output.out_features)
+        model.classify(model(x)[1]) if model.n_classes else model(x)
+    for hook in hooks:
+        hook.remove()
+    first = layers[0]
+    return sum((4 if m is first else 6) * n for m, n in macs.items())
 
 
 def peak_mm_flops(n: int = 4096, repeats: int = 5) -> float:
@@ -130,6 +210,7 @@ def bare_transform(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> 
 
 
 _MEMORY_SCRIPT = """
+import sys
 import numpy as np
 from vaesvm import VAETransformer, load_fashion_mnist
 from vaesvm.study.experiments import M1_PARAMS
@@ -138,18 +219,27 @@ def kib(key):
         if line.startswith(key):
             return int(line.split()[1])
 d = load_fashion_mnist()
-X = np.concatenate([d.X_train, d.X_test]); del d
-vae = VAETransformer(max_epochs=1, device="cpu", random_state=0, **M1_PARAMS)
+X = np.concatenate([d.X_train, d.X_test])
+y = np.full(len(X), -1)
+y[:100] = d.y_train[:100]  # 100 labels (the default model's semi-supervised fit)
+del d
+model = sys.argv[1]
+params = dict(M1_PARAMS) if model == "M1" else {}
+vae = VAETransformer(max_epochs=1, device="cpu", random_state=0, **params)
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to now
 before = kib("VmRSS")
-vae.fit(X)
+vae.fit(X, None if model == "M1" else y)
 print(X.nbytes / 2**20, before / 1024, kib("VmHWM") / 1024)
 """
 
 
-def fit_memory() -> tuple[float, float, float]:
-    """Data MiB, RSS before fit MiB, peak RSS during fit MiB (fresh process)."""
-    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT], capture_output=True,
+def fit_memory(model: str) -> tuple[float, float, float]:
+    """Data MiB, RSS before fit MiB, peak RSS during fit MiB (fresh process).
+
+    ``model``: ``"M1"`` (the plain VAE, no labels) or ``"default"`` (the default
+    ``VAETransformer`` with 100 labels, propagation graph included).
+    """
+    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model], capture_output=True,
                          text=True, check=True).stdout.split()
     return tuple(float(v) for v in out)
 
@@ -175,24 +265,62 @@ def grid_search(X_lab, y_lab, X_unl, *, memory=None, n_jobs=None
     return (trainings.call_count if in_process else None), seconds
 
 
+def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
+                   m1_bare: float | None) -> None:
+    """Item 1d (and its FLOP/s, item 2d): the default model, float32 and bfloat16."""
+    lab = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
+    y = np.full(len(X), -1)
+    y[lab] = y_all[lab]
+    label_weight = resolve_label_weight("auto", len(lab))
+    kl_weight = KLWarmup(1.0, VAETransformer().kl_warmup_epochs).weight_at(0)  # first epoch
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=(1, 28, 28))
+    rows = len(X) + 64 * -(-len(X) // 256)  # every batch gets 64 labeled rows
+    flops = train_flops_per_sample(model) * rows
+    print(f"[1d] default model: {len(lab)} labels + {len(X) - len(lab)} unlabeled, "
+          f"{rows} rows per epoch, {flops / 1e9:.1f} GFLOP per epoch", flush=True)
+    precisions = ["float32", "bfloat16"]
+    times: dict[tuple[str, str], list[float]] = {(p, k): [] for p in precisions
+                                                 for k in ("bare", "vaesvm")}
+    for rep in range(repeats):
+        for p in precisions:
+            times[p, "bare"].append(bare_default_epoch(X_t, y_t, rep, p, label_weight,
+                                                       kl_weight))
+            times[p, "vaesvm"].append(vaesvm_default_epoch(X, y, rep, p))
+    for p in precisions:
+        b, o = statistics.median(times[p, "bare"]), statistics.median(times[p, "vaesvm"])
+        versus = f" | {o / m1_bare:.2f}x the bare float32 M1 epoch" if m1_bare else ""
+        print(f"[1d] default epoch, {p:8s}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
+              f"ratio {o / b:.3f}{versus}")
+        print(f"[2d] default, {p:8s}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
+              f"{flops / o / peak:.0%} of float32 torch.mm (bare loop {flops / b / peak:.0%})",
+              flush=True)
+
+
 def main() -> None:
     """Run every benchmark and print one line per measurement plus the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--skip-grid", action="store_true", help="skip item 5")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's, all cores)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     data = load_fashion_mnist()
     X = data.X_train
     X_t = torch.from_numpy(X)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, X {X.shape} "
-          f"{X.dtype}; medians of {args.repeats} interleaved runs", flush=True)
+          f"{X.dtype}; medians of {args.repeats} interleaved runs; bfloat16 in hardware: "
+          f"{bfloat16_is_native('cpu')}", flush=True)
 
     peak = peak_mm_flops()
     flops = train_flops_per_sample(VAE(X.shape[1])) * len(X)
-    print(f"[2] float32 torch.mm 4096^3: {peak / 1e9:.1f} GFLOP/s; model: "
+    print(f"[2] float32 torch.mm 4096^3: {peak / 1e9:.1f} GFLOP/s; M1 model: "
           f"{flops / 1e9:.1f} GFLOP per 60k-image training epoch")
+    m1_bare = {}
     for bs in args.batch_sizes:
         times = {"bare": [], "vaesvm": [], "dataloader": []}
         for rep in range(args.repeats):
@@ -200,11 +328,13 @@ def main() -> None:
             times["vaesvm"].append(vaesvm_epoch(X, bs, rep))
             times["dataloader"].append(dataloader_epoch(X, bs, rep))
         b, o, d = (statistics.median(times[k]) for k in ("bare", "vaesvm", "dataloader"))
+        m1_bare[bs] = b
         print(f"[1] epoch, batch {bs:5d}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
               f"ratio {o / b:.3f} | skorch DataLoader {d:6.2f} s, ratio {d / b:.3f}")
         print(f"[2] batch {bs:5d}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
+    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(256))
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
     vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
@@ -223,10 +353,11 @@ def main() -> None:
           f"{graph / b:.2f}x the bare encoder pass over them; mapping 10,000 new codes "
           f"{new:.2f} s = {new / b:.2f}x", flush=True)
 
-    data_mib, before, peak_rss = fit_memory()
-    print(f"[4] fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "
-          f"{before:.0f} MiB, peak during fit {peak_rss:.0f} MiB, added by fit "
-          f"{peak_rss - before:.0f} MiB", flush=True)
+    for model in ("M1", "default"):
+        data_mib, before, peak_rss = fit_memory(model)
+        print(f"[4] {model} fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "
+              f"{before:.0f} MiB, peak during fit {peak_rss:.0f} MiB, added by fit "
+              f"{peak_rss - before:.0f} MiB", flush=True)
 
     if args.skip_grid:
         return

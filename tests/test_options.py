@@ -23,6 +23,7 @@ from vaesvm._options import (
     resolve_image_shape,
     resolve_label_weight,
     resolve_options,
+    resolve_precision,
     resolve_propagation_alpha,
     smoothness,
 )
@@ -135,7 +136,9 @@ def test_resolve_options_is_one_frozen_record():
     assert opts == FitOptions(device=resolve_device("auto"), hidden_layer_sizes=(600, 600),
                               label_weight=pytest.approx(2 / 3), augmentation=opts.augmentation,
                               encoder="conv", image_shape=(1, 28, 28), propagation_alpha=0.9,
-                              n_neighbors=300, seed=opts.seed)
+                              n_neighbors=300,
+                              precision=resolve_precision("auto", resolve_device("auto")),
+                              seed=opts.seed)
     assert opts.augmentation == "none"  # 300 rows: too few to augment
     assert opts.seed == resolve_options(vae, _data(images, y)).seed
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -17,15 +17,20 @@ def test_nearest_neighbors_match_sklearn():
     np.testing.assert_array_equal(got, want)
 
 
-def test_nearest_neighbors_by_blocks(monkeypatch):
-    """Small distance blocks give the same answer as one block."""
+def test_nearest_neighbors_and_smoothing_by_blocks(monkeypatch):
+    """Small blocks (distances, smoothed rows) give the same answer as one block."""
     import vaesvm._propagation as prop
 
     rng = np.random.RandomState(1)
     R = torch.from_numpy(rng.randn(100, 3).astype(np.float32))
     whole = nearest_neighbors(R, R, 4)
-    monkeypatch.setattr(prop, "_MAX_BLOCK", 250)  # 2 query rows per block
+    smoothed = smooth(R, whole, R * 2, 0.7)
+    monkeypatch.setattr(prop, "BLOCK_DISTANCES", 250)  # 2 query rows per block
+    monkeypatch.setattr(prop, "SMOOTH_ROWS", 7)  # 15 blocks, the last one short
     np.testing.assert_array_equal(prop.nearest_neighbors(R, R, 4).numpy(), whole.numpy())
+    np.testing.assert_array_equal(prop.smooth(R, whole, R * 2, 0.7).numpy(), smoothed.numpy())
+    np.testing.assert_array_equal(smoothed.numpy(),
+                                  (0.3 * R + 0.7 * (R * 2)[whole].mean(1)).numpy())
     assert (whole[:, 0] == torch.arange(100)).all()  # every point is its own nearest
 
 

@@ -10,6 +10,7 @@ offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -32,10 +33,13 @@ __all__ = [
     "epoch_history",
     "fit_seeded",
     "latent_means",
+    "torch_threads",
 ]
 
 #: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
-INFERENCE_BATCH_SIZE = 4096
+#: 1024 rows: 1.4-1.6x faster than 4096 for the convolutional encoder and no memory
+#: peak, where 4096 rows added 120-260 MiB of activations (Performance page).
+INFERENCE_BATCH_SIZE = 1024
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -164,7 +168,21 @@ class VAENet(NeuralNet):
     A batch may be a dict ``{"X": input, "target": images}`` (denoising, see
     :class:`TensorBatchIterator`): the module encodes ``input`` and the
     reconstruction term scores ``target``.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`skorch.NeuralNet`.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"``: the training forward passes run under
+        ``torch.autocast`` with bfloat16 (matrix products and convolutions in
+        bfloat16, the weights, gradients, optimizer and loss in float32).
+        Inference is float32 either way.
     """
+
+    def __init__(self, *args, precision: str = "float32", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.precision = precision
 
     @property
     def _default_callbacks(self):
@@ -191,10 +209,18 @@ class VAENet(NeuralNet):
         return TensorDataset(X, y)
 
     def infer(self, x, **fit_params):
-        """Run the module on a batch; a denoising batch feeds its ``"X"`` entry."""
+        """Run the module on a batch; a denoising batch feeds its ``"X"`` entry.
+
+        In training under ``precision="bfloat16"`` the pass is autocast and its
+        outputs are returned in float32, so the loss is computed in float32.
+        """
         if isinstance(x, Mapping):
             x = x["X"]
-        return super().infer(x, **fit_params)
+        if self.precision != "bfloat16" or not self.module_.training:
+            return super().infer(x, **fit_params)
+        with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
+            outputs = super().infer(x, **fit_params)
+        return tuple(out.float() for out in outputs)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the batch loss; record its terms when training.
@@ -315,7 +341,26 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
         callbacks=callbacks,
         verbose=int(p["verbose"] > 0),
         device=options.device,
+        precision=options.precision,
     )
+
+
+@contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Cap torch's intra-op threads at ``n_threads`` inside the block (None: no change).
+
+    torch's setting is restored on leaving, also after an error. The setting is
+    process-wide: code running in other threads meanwhile shares the cap.
+    """
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _TrainingInterrupted(BaseException):

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["AUGMENT_MIN_ROWS", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
-           "AUTO_PROPAGATION_ALPHA",
-           "FitOptions", "RULE_TEXTS", "SHIFT_FRACTION", "fill_rule_texts",
-           "flips_keep_labels", "image_shape_of", "max_shift", "resolve_augmentation",
-           "resolve_device", "resolve_encoder", "resolve_image_shape", "resolve_label_weight",
-           "resolve_options", "resolve_propagation_alpha", "smoothness", "uses_labels"]
+__all__ = ["AUGMENT_MIN_ROWS", "AUTO_BFLOAT16", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
+           "AUTO_PROPAGATION_ALPHA", "FitOptions", "PRECISIONS", "RULE_TEXTS", "SHIFT_FRACTION",
+           "bfloat16_is_native", "fill_rule_texts", "flips_keep_labels", "image_shape_of",
+           "max_shift", "resolve_augmentation", "resolve_device", "resolve_encoder",
+           "resolve_image_shape", "resolve_label_weight", "resolve_options",
+           "resolve_precision", "resolve_propagation_alpha", "smoothness", "uses_labels"]
 
 #: ``label_weight="auto"``: labeled rows / ``scale``, clipped to [``low``, ``high``].
 #: Chosen on validation data (10,000 held-out train images) at 100, 600, 1000 and
@@ -65,6 +65,19 @@ AUGMENT_MIN_ROWS = 20000
 #: rows with at least 2 per class): clothes 0.72-0.79, digits 0.29-0.43 over 3 label
 #: subsets of 50-3000 labels. Without such labels, no flips.
 AUTO_FLIP = {"min_ratio": 0.6, "max_rows": 2000}
+
+#: Accepted values of ``VAETransformer(precision=...)`` besides ``"auto"``.
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
+
+#: ``precision="auto"`` trains under bfloat16 autocast when this is True and the
+#: training device computes bfloat16 in hardware (:func:`bfloat16_is_native`);
+#: otherwise in float32. Inference is float32 either way.
+AUTO_BFLOAT16 = True
+
+PRECISION_RULE_TEXT = (
+    "'bfloat16' on devices that compute bfloat16 in hardware (CPUs with AVX512-BF16 "
+    "or AMX, CUDA GPUs from Ampere on), else 'float32'" if AUTO_BFLOAT16 else
+    "'float32' (bfloat16 autocast is opt-in)")
 
 
 # ------------------------------------------------------------------- the rules
@@ -324,6 +337,38 @@ def resolve_device(device: str | torch.device) -> str:
     return device
 
 
+def bfloat16_is_native(device: str) -> bool:
+    """Whether ``device`` computes bfloat16 matrix products in hardware.
+
+    CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer); CPU: oneDNN's
+    bfloat16 check (AVX512-BF16, AMX or similar instructions). Elsewhere torch
+    emulates bfloat16, more slowly than float32.
+    """
+    if torch.device(device).type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """Turn ``"auto"`` into ``"float32"`` or ``"bfloat16"`` (|precision_rule|).
+
+    Parameters
+    ----------
+    precision : {"auto", "float32", "bfloat16"}
+        The requested training precision.
+    device : str
+        The resolved training device.
+
+    Returns
+    -------
+    str
+        ``"float32"`` or ``"bfloat16"``.
+    """
+    if precision == "auto":
+        return "bfloat16" if AUTO_BFLOAT16 and bfloat16_is_native(device) else "float32"
+    return precision
+
+
 def _check_hidden_layer_sizes(sizes) -> tuple[int, ...]:
     """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError."""
     given = sizes
@@ -367,6 +412,7 @@ RULE_TEXTS: dict[str, str] = {
                    "(2 pixels on 28 x 28 images; at least 1)"),
 
     "device_rule": "'cuda' when torch.cuda.is_available(), else 'cpu'",
+    "precision_rule": PRECISION_RULE_TEXT,
 }
 
 
@@ -391,7 +437,7 @@ def fill_rule_texts(obj):
 
 
 for _f in (resolve_label_weight, resolve_propagation_alpha, resolve_image_shape,
-           resolve_augmentation, resolve_encoder, resolve_device):
+           resolve_augmentation, resolve_encoder, resolve_device, resolve_precision):
     fill_rule_texts(_f)
 
 
@@ -418,6 +464,8 @@ class FitOptions:
         Weight of embedding propagation (0.0: off).
     n_neighbors : int
         Neighbours per node of the propagation graph (at most the training rows).
+    precision : str
+        ``"float32"`` or ``"bfloat16"`` (autocast of the training steps).
     seed : int
         Seed of every random draw of the fit.
     """
@@ -430,6 +478,7 @@ class FitOptions:
     image_shape: tuple[int, int, int] | None
     propagation_alpha: float
     n_neighbors: int
+    precision: str
     seed: int
 
 
@@ -457,8 +506,9 @@ def resolve_options(estimator, data) -> FitOptions:
     shape = resolve_image_shape(e.image_shape, X, e.likelihood)
     augmentation = resolve_augmentation(e.augmentation, shape, len(X),
                                         lambda: flips_keep_labels(X, data.y, shape))
+    device = resolve_device(e.device)
     return FitOptions(
-        device=resolve_device(e.device),
+        device=device,
         hidden_layer_sizes=_check_hidden_layer_sizes(e.hidden_layer_sizes),
         label_weight=resolve_label_weight(e.label_weight, n_labeled),
         augmentation=augmentation,
@@ -466,5 +516,6 @@ def resolve_options(estimator, data) -> FitOptions:
         image_shape=shape,
         propagation_alpha=resolve_propagation_alpha(e.propagation_alpha, n_labeled),
         n_neighbors=min(e.n_neighbors, len(X)),
+        precision=resolve_precision(e.precision, device),
         seed=int(check_random_state(e.random_state).randint(np.iinfo(np.int32).max)),
     )

@@ -22,8 +22,14 @@ import torch
 
 __all__ = ["EmbeddingPropagation", "nearest_neighbors", "propagate", "smooth"]
 
-#: Largest distance block (query rows x reference rows) held in memory at once.
-_MAX_BLOCK = 2**24
+#: Largest block of distances (query rows x reference rows) computed at once, into
+#: one buffer (64 MiB of float32) that every block reuses: a fresh 64 MiB tensor per
+#: block cost more in page faults than the matrix product itself (see the
+#: Performance page for the measurements).
+BLOCK_DISTANCES = 2**24
+
+#: Rows smoothed at once by :func:`smooth` (its gather holds rows x k x d floats).
+SMOOTH_ROWS = 4096
 
 
 class EmbeddingPropagation:
@@ -119,18 +125,21 @@ def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) ->
     -------
     torch.Tensor of shape (n_queries, k), dtype int64
         Indices into ``reference``, nearest first (squared Euclidean distance;
-        computed by blocks of at most ``2**24`` distances).
+        computed by blocks of at most :data:`BLOCK_DISTANCES` distances).
     """
     ref_sq = (reference * reference).sum(1)
-    rows = max(1, _MAX_BLOCK // max(1, len(reference)))
-    out = []
+    rows = max(1, min(len(queries), BLOCK_DISTANCES // max(1, len(reference))))
+    dist = torch.empty(rows, len(reference), dtype=queries.dtype, device=queries.device)
+    values = torch.empty(rows, k, dtype=queries.dtype, device=queries.device)
+    out = torch.empty(len(queries), k, dtype=torch.long, device=queries.device)
     for start in range(0, len(queries), rows):
         q = queries[start:start + rows]
+        n = len(q)
         # |q|^2 is the same for every reference row: it does not change the order
-        dist = ref_sq - 2.0 * (q @ reference.T)
-        out.append(torch.topk(dist, k, dim=1, largest=False, sorted=True).indices)
-    return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long,
-                                                  device=queries.device)
+        torch.addmm(ref_sq, q, reference.T, alpha=-2.0, out=dist[:n])
+        torch.topk(dist[:n], k, dim=1, largest=False, sorted=True,
+                   out=(values[:n], out[start:start + n]))
+    return out
 
 
 def propagate(codes: torch.Tensor, neighbors: torch.Tensor, alpha: float,
@@ -178,6 +187,10 @@ def smooth(codes: torch.Tensor, neighbors: torch.Tensor, propagated: torch.Tenso
     Returns
     -------
     torch.Tensor of shape (n, d)
-        The smoothed codes.
+        The smoothed codes (computed by blocks of :data:`SMOOTH_ROWS` rows).
     """
-    return (1.0 - alpha) * codes + alpha * propagated[neighbors].mean(1)
+    out = torch.empty_like(codes)
+    for start in range(0, len(codes), SMOOTH_ROWS):
+        rows = slice(start, start + SMOOTH_ROWS)
+        out[rows] = (1.0 - alpha) * codes[rows] + alpha * propagated[neighbors[rows]].mean(1)
+    return out

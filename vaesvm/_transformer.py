@@ -19,8 +19,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._augment import AUGMENTATIONS
 from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
-from ._net import build_net, epoch_history, fit_seeded, latent_means
-from ._options import fill_rule_texts, resolve_options
+from ._net import build_net, epoch_history, fit_seeded, latent_means, torch_threads
+from ._options import PRECISIONS, fill_rule_texts, resolve_options
 from ._propagation import EmbeddingPropagation
 from ._validation import TrainingData, check_input, check_training_data
 
@@ -137,6 +137,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     device : str or torch.device, default="auto"
         Torch device for training and inference; ``"auto"``: |device_rule|.
         A model trained on a GPU unpickles and runs on a CPU-only machine.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the training steps. ``"bfloat16"``: the forward passes
+        run under ``torch.autocast`` with bfloat16 (matrix products and
+        convolutions in bfloat16; weights, gradients, optimizer and loss in
+        float32), which is faster on hardware with bfloat16 units and slower on
+        hardware without. ``"auto"``: |precision_rule|. ``transform`` and the
+        other inference methods compute in float32 either way; the fitted
+        value is in ``precision_``.
+    n_threads : int or None, default=None
+        Cap on torch's intra-op threads during ``fit`` (training and the
+        propagation graph); torch's setting is restored when ``fit`` returns.
+        None: leave torch's setting alone (all cores by default). Use 1 when
+        other work shares the cores: threads that wait for a busy core spin,
+        and an epoch ran several times slower with 2 threads than with 1 on
+        2 busy cores (see the Performance page). The cap applies to the whole
+        process while ``fit`` runs, so fits in concurrent threads share it.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, augmentation and the
         reparameterization noise, all drawn from generators the estimator owns:
@@ -169,6 +185,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         the callable given.
     encoder_ : str
         The encoder used: ``"mlp"`` or ``"conv"``.
+    precision_ : str
+        The training precision used: ``"float32"`` or ``"bfloat16"``.
     label_weight_ : float
         The weight of the classification term used in training (0.0 without
         labels).
@@ -232,6 +250,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
+        "precision": [StrOptions({"auto", *PRECISIONS})],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -259,6 +279,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         device: str | torch.device = "auto",
+        precision: str = "auto",
+        n_threads: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -282,6 +304,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.device = device
+        self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -366,18 +390,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, data)
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
-        fit_seeded(net, data.X, data.y, options.seed)
-        propagation, codes = None, None
-        if options.propagation_alpha > 0:
-            propagation = EmbeddingPropagation(options.propagation_alpha, options.n_neighbors,
-                                               self.propagation_steps)
-            graph_codes = torch.from_numpy(latent_means(net, data.X))
-            if return_codes:
-                codes = propagation.fit_transform(graph_codes)[: data.n_given].numpy()
-            else:
-                propagation.fit(graph_codes)
-        elif return_codes:
-            codes = latent_means(net, data.X[: data.n_given])
+        with torch_threads(self.n_threads):
+            fit_seeded(net, data.X, data.y, options.seed)
+            propagation, codes = None, None
+            if options.propagation_alpha > 0:
+                propagation = EmbeddingPropagation(options.propagation_alpha,
+                                                   options.n_neighbors, self.propagation_steps)
+                graph_codes = torch.from_numpy(latent_means(net, data.X))
+                if return_codes:
+                    codes = propagation.fit_transform(graph_codes)[: data.n_given].numpy()
+                else:
+                    propagation.fit(graph_codes)
+            elif return_codes:
+                codes = latent_means(net, data.X[: data.n_given])
         self._set_fitted(data, options, net, propagation)
         return codes
 
@@ -395,6 +420,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.label_weight_ = options.label_weight
         self.image_shape_ = options.image_shape
         self.augmentation_ = options.augmentation
+        self.precision_ = options.precision
         self.encoder_ = options.encoder
         self.propagation_alpha_ = options.propagation_alpha
         self.propagation_ = propagation

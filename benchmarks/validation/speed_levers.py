@@ -1,0 +1,86 @@
+"""Validation of the speed levers of issue 17: bfloat16 training and fewer epochs.
+
+    python benchmarks/validation/speed_levers.py --sets fashion-mnist-20000 digits \
+        --labels 100 1000 --seeds 3
+    python benchmarks/validation/speed_levers.py --summary
+
+The default ``VAETransformer`` (float32, 30 epochs) against the same VAE trained
+under bfloat16 autocast (``precision="bfloat16"``), and under bfloat16 with 20
+epochs. Fashion-MNIST: the first 20,000 train images (augmentation on, as at
+60,000); digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled
+subsets are drawn from the train images outside the validation split
+(:func:`vaesvm.study.experiments.validation_split`), every train image is
+available unlabeled, and an RBF SVC on the codes is scored on the validation
+images; the test sets are never loaded. One JSON line per set, label count,
+subset and setting in ``docs/results/validation/speed.jsonl`` (with the seconds
+of the VAE fit, on whatever else the machine was running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from _common import append_jsonl
+from other_image_sets import summarize
+from sklearn.svm import SVC
+
+from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
+from vaesvm.study.experiments import validation_split
+from vaesvm.study.image_sets import load_image_set
+
+SETTINGS = {"float32": {"precision": "float32"},
+            "bfloat16": {"precision": "bfloat16"},
+            "bfloat16, 20 epochs": {"precision": "bfloat16", "max_epochs": 20}}
+
+
+def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Train images and labels of ``digits`` or ``fashion-mnist-<rows>``."""
+    if name.startswith("fashion-mnist-"):
+        rows = int(name.rsplit("-", 1)[1])
+        data = load_fashion_mnist()
+        return data.X_train[:rows], data.y_train[:rows]
+    data = load_image_set(name)
+    return data.X_train, data.y_train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", action="store_true",
+                        help="print the table of the --out file and stop")
+    parser.add_argument("--sets", nargs="+", default=["fashion-mnist-20000", "digits"])
+    parser.add_argument("--labels", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--seeds", type=int, default=3, help="labeled subsets 0..N-1")
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--out", default="docs/results/validation/speed.jsonl")
+    args = parser.parse_args()
+    if args.summary:
+        print(summarize(args.out))
+        return
+    for name in args.sets:
+        X, y = load(name)
+        pool, val = validation_split(len(X))
+        for n_labels in args.labels:
+            if n_labels > len(pool) // 2:
+                continue
+            for seed in range(args.seeds):
+                lab = pool[make_semi_supervised_split(y[pool], n_labels, random_state=seed)[0]]
+                y_partial = np.full(len(y), -1)
+                y_partial[lab] = y[lab]
+                for setting in args.settings:
+                    start = time.perf_counter()
+                    vae = VAETransformer(random_state=seed, **SETTINGS[setting])
+                    Z = vae.fit_transform(X, y_partial)
+                    seconds = time.perf_counter() - start
+                    acc = float(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))
+                    append_jsonl(args.out, {"set": name, "n_labels": n_labels, "seed": seed,
+                                            "setting": setting, "val_accuracy": acc,
+                                            "n_val": len(val), "precision": vae.precision_,
+                                            "seconds": seconds})
+                    print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
+                          f"{seconds:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
