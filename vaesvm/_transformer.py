@@ -150,14 +150,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         propagation graph); torch's setting is restored when ``fit`` returns.
         None: leave torch's setting alone (all cores by default). Use 1 when
         other work shares the cores: threads that wait for a busy core spin,
-        and an epoch ran several times slower with 2 threads than with 1 on
-        2 busy cores (see the Performance page). The cap applies to the whole
-        process while ``fit`` runs, so fits in concurrent threads share it.
+        and an epoch ran 2.2x slower with 2 threads than with 1 on 2 cores
+        that another fit kept busy (``benchmarks/threads.py``). The cap
+        applies to the whole process while ``fit`` runs, so fits in
+        concurrent threads share it.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, augmentation and the
         reparameterization noise, all drawn from generators the estimator owns:
-        an int gives bit-identical results across runs on the CPU, in threads
-        too, and torch's global random state is neither used nor changed.
+        an int gives bit-identical results across runs on the CPU (at a given
+        precision and thread count), in threads too, and torch's global random
+        state is neither used nor changed.
     verbose : int, default=0
         0: silent; 1: one line per epoch (skorch's ``PrintLog``); 2: also a
         per-batch progress bar.
