@@ -72,3 +72,15 @@ def test_torch_threads_restores_the_setting_after_an_error():
             assert torch.get_num_threads() == before + 1
             raise KeyboardInterrupt
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [
+    (True, False, True), (False, True, True), (False, False, False)])
+def test_bfloat16_is_native_on_cpus_with_bfloat16_instructions(monkeypatch, avx512_bf16, amx,
+                                                               expected):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert _options.bfloat16_is_native("cpu") is expected
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")  # an older torch
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert _options.bfloat16_is_native("cpu") is False

@@ -340,13 +340,14 @@ def resolve_device(device: str | torch.device) -> str:
 def bfloat16_is_native(device: str) -> bool:
     """Whether ``device`` computes bfloat16 matrix products in hardware.
 
-    CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer); CPU: oneDNN's
-    bfloat16 check (AVX512-BF16, AMX or similar instructions). Elsewhere torch
-    emulates bfloat16, more slowly than float32.
+    CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer); CPU: the
+    AVX512-BF16 or AMX instructions (``torch.cpu``'s checks; False on a torch
+    without them). Elsewhere torch emulates bfloat16, no faster than float32.
     """
     if torch.device(device).type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def resolve_precision(precision: str, device: str) -> str:
