@@ -123,10 +123,11 @@ def test_ablate_one_factor(small_data, tmp_path, capsys):
 def test_ablate_plain_vae(small_data, tmp_path):
     out = tmp_path / "abl"
     assert cli.main(["ablate", *TINY, "--plain-vae", "--factors", "batch_norm",
-                     "--out", str(out)]) == 0
+                     "--precision", "float32", "--out", str(out)]) == 0
     doc = json.loads((out / "results.json").read_text())
     defaults = doc["config"]["vae_defaults"]
     assert defaults["label_weight"] == 0.0 and defaults["augmentation"] == "none"
+    assert doc["config"]["precision"] == defaults["precision"] == "float32"
     assert [c["vae_fits"] for c in doc["cells"]] == [1, 1]
 
 

@@ -104,6 +104,9 @@ def _add_device_and_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", type=_device,
                    help="torch device: auto, cpu, cuda or cuda:N (default: auto, a GPU "
                    "when there is one)")
+    p.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                   help="training arithmetic of the VAEs (default: auto, bfloat16 on "
+                   "hardware with bfloat16 units)")
     p.add_argument("--data-home", default=None, type=_data_home, metavar="DIR",
                    help="folder holding the Fashion-MNIST .gz files (default: "
                    "$VAESVM_DATA, ~/scikit_learn_data/fashion_mnist or Debian's package, "
@@ -223,7 +226,8 @@ def run_demo(args: argparse.Namespace) -> dict[str, float]:
           f"{len(unlabeled)} unlabeled train images, {len(data.X_test)} test images")
     pipe = Pipeline([
         ("vae", VAETransformer(max_epochs=args.epochs, device=args.device,
-                               random_state=args.seed, verbose=args.verbose)),
+                               precision=args.precision, random_state=args.seed,
+                               verbose=args.verbose)),
         ("svc", SVC()),
     ])
     with Progress(args.epochs + 2) as progress:

@@ -105,6 +105,7 @@ class StudyConfig:
     epochs: int = _STUDY.epochs
     n_train: int = _STUDY.n_train
     device: str = "auto"
+    precision: str = "auto"
     vae_params: dict[str, Any] = field(default_factory=dict)
     methods: tuple[str, ...] = field(default_factory=lambda: _all_methods())
     verbose: int = 0
@@ -113,7 +114,8 @@ class StudyConfig:
         """The VAE of this run for ``seed``, with ablation ``overrides``."""
         from .. import VAETransformer
 
-        params = {"max_epochs": self.epochs, "device": self.device, "random_state": seed,
+        params = {"max_epochs": self.epochs, "device": self.device,
+                  "precision": self.precision, "random_state": seed,
                   "verbose": self.verbose, **self.vae_params, **overrides}
         return VAETransformer(**params)
 

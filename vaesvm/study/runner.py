@@ -93,7 +93,8 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_train"] = args.n_train or N_TRAIN_MAX
         settings["methods"] = tuple(METHODS)  # with the LabelSpreading baseline
     check_labels_within_n_train(settings["n_labels"], settings["n_train"])
-    return StudyConfig(**settings, device=args.device, verbose=max(0, args.verbose))
+    return StudyConfig(**settings, device=args.device, precision=args.precision,
+                       verbose=max(0, args.verbose))
 
 
 def check_device(device: str) -> None:
