@@ -44,7 +44,7 @@ from vaesvm._augment import ImageAugment
 from vaesvm._callbacks import KLWarmup
 from vaesvm._model import VAE, ELBOLoss
 from vaesvm._net import VAENet, fit_seeded
-from vaesvm._options import bfloat16_is_native, resolve_label_weight
+from vaesvm._options import bfloat16_is_native, max_shift, resolve_label_weight
 from vaesvm._propagation import nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import M1_PARAMS
 
@@ -92,6 +92,13 @@ def dataloader_epoch(X: np.ndarray, batch_size: int, seed: int) -> float:
 #: The default model's training data: this many labels, the other rows unlabeled.
 DEFAULT_LABELS = 100
 
+#: The default estimator's parameters (batch sizes, learning rate, warm-up), read
+#: by the bare loop so that it trains what ``VAETransformer()`` trains.
+DEFAULTS = VAETransformer().get_params()
+
+#: Fashion-MNIST's image shape, and the shift the rules give it.
+IMAGE_SHAPE = (1, 28, 28)
+
 
 def default_vae(seed: int, precision: str) -> VAETransformer:
     """The default ``VAETransformer`` for one epoch, propagation off (timed in [3b])."""
@@ -103,24 +110,26 @@ def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: s
                        label_weight: float, kl_weight: float) -> float:
     """Time one epoch of a hand-written loop of the default model, as ``fit`` trains it.
 
-    The same module (conv encoder, classifier head), each batch 256 shuffled rows
-    plus 64 rows drawn from the labeled ones, shifted and flipped (2 pixels, as the
-    rules give 28 x 28 clothes), the loss scoring the un-augmented images, Adam.
+    The same module (conv encoder, classifier head), each batch ``batch_size``
+    shuffled rows plus ``labeled_batch_size`` rows drawn from the labeled ones
+    (the estimator's defaults), shifted as the rules shift 28 x 28 images and
+    flipped (as for clothes), the loss scoring the un-augmented images, Adam.
     """
     gen = torch.Generator().manual_seed(seed)
-    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=(1, 28, 28),
+    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=IMAGE_SHAPE,
                 generator=gen)
     model.noise_generator = gen
     criterion = ELBOLoss(kl_weight, label_weight)
-    augment = ImageAugment((1, 28, 28), flip=True, max_shift=(2, 2))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    augment = ImageAugment(IMAGE_SHAPE, flip=True, max_shift=max_shift(IMAGE_SHAPE))
+    optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULTS["learning_rate"])
     labeled = torch.nonzero(y >= 0).flatten()
+    batch, extra = DEFAULTS["batch_size"], DEFAULTS["labeled_batch_size"]
     model.train()
     start = time.perf_counter()
     perm = torch.randperm(len(X), generator=gen)
-    for a in range(0, len(X), 256):
-        idx = torch.cat([perm[a:a + 256], labeled[torch.randint(0, len(labeled), (64,),
-                                                                generator=gen)]])
+    for a in range(0, len(X), batch):
+        idx = torch.cat([perm[a:a + batch], labeled[torch.randint(0, len(labeled), (extra,),
+                                                                  generator=gen)]])
         xb, yb = X[idx], y[idx]
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
@@ -272,10 +281,11 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
     y = np.full(len(X), -1)
     y[lab] = y_all[lab]
     label_weight = resolve_label_weight("auto", len(lab))
-    kl_weight = KLWarmup(1.0, VAETransformer().kl_warmup_epochs).weight_at(0)  # first epoch
+    kl_weight = KLWarmup(1.0, DEFAULTS["kl_warmup_epochs"]).weight_at(0)  # first epoch
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=(1, 28, 28))
-    rows = len(X) + 64 * -(-len(X) // 256)  # every batch gets 64 labeled rows
+    model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=IMAGE_SHAPE)
+    # every batch gets labeled_batch_size extra labeled rows
+    rows = len(X) + DEFAULTS["labeled_batch_size"] * -(-len(X) // DEFAULTS["batch_size"])
     flops = train_flops_per_sample(model) * rows
     print(f"[1d] default model: {len(lab)} labels + {len(X) - len(lab)} unlabeled, "
           f"{rows} rows per epoch, {flops / 1e9:.1f} GFLOP per epoch", flush=True)
@@ -334,7 +344,7 @@ def main() -> None:
         print(f"[2] batch {bs:5d}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
-    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(256))
+    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(DEFAULTS["batch_size"]))
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
     vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,

@@ -183,3 +183,13 @@ def test_diverged_training_is_one_error_line(monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["vaesvm: error: Training diverged: the loss became nan in epoch 2, batch 1. "
                    "Lower learning_rate."]
+
+
+def test_precision_choices_are_the_estimators():
+    from vaesvm._options import PRECISIONS
+
+    parser = cli.build_parser()
+    for command in ("study", "ablate", "demo"):
+        sub = parser._subparsers._group_actions[0].choices[command]
+        action = next(a for a in sub._actions if a.dest == "precision")
+        assert action.choices == ("auto", *PRECISIONS)

@@ -74,11 +74,6 @@ PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 #: otherwise in float32. Inference is float32 either way.
 AUTO_BFLOAT16 = True
 
-PRECISION_RULE_TEXT = (
-    "'bfloat16' on devices that compute bfloat16 in hardware (CPUs with AVX512-BF16 "
-    "or AMX, CUDA GPUs from Ampere on), else 'float32'" if AUTO_BFLOAT16 else
-    "'float32' (bfloat16 autocast is opt-in)")
-
 
 # ------------------------------------------------------------------- the rules
 def uses_labels(label_weight: float | str) -> bool:
@@ -413,7 +408,9 @@ RULE_TEXTS: dict[str, str] = {
                    "(2 pixels on 28 x 28 images; at least 1)"),
 
     "device_rule": "'cuda' when torch.cuda.is_available(), else 'cpu'",
-    "precision_rule": PRECISION_RULE_TEXT,
+    "precision_rule": ("'bfloat16' on devices that compute bfloat16 in hardware (CPUs with "
+                       "AVX512-BF16 or AMX, CUDA GPUs from Ampere on), else 'float32'"
+                       if AUTO_BFLOAT16 else "'float32' (bfloat16 autocast is opt-in)"),
 }
 
 

@@ -104,6 +104,8 @@ def _add_device_and_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", type=_device,
                    help="torch device: auto, cpu, cuda or cuda:N (default: auto, a GPU "
                    "when there is one)")
+    # the estimator's values (vaesvm._options.PRECISIONS, which imports torch: not
+    # imported for --help; tests/test_cli.py checks that the two agree)
     p.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
                    help="training arithmetic of the VAEs (default: auto, bfloat16 on "
                    "hardware with bfloat16 units)")
