@@ -1,6 +1,7 @@
 """Embedding propagation: the graph helpers and the transformer's use of them."""
 
 import numpy as np
+import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
@@ -17,8 +18,29 @@ def test_nearest_neighbors_match_sklearn():
     np.testing.assert_array_equal(got, want)
 
 
-def test_nearest_neighbors_and_smoothing_by_blocks(monkeypatch):
-    """Small blocks (distances, smoothed rows) give the same answer as one block."""
+@pytest.mark.parametrize("n_reference", [2048, 2000])  # whole tiles; a 16-column tail
+def test_tiled_neighbor_search_is_exact(n_reference, monkeypatch):
+    """Searching only the k tiles with the smallest minima finds sklearn's neighbours."""
+    import vaesvm._propagation as prop
+
+    rng = np.random.RandomState(2)
+    R = rng.randn(n_reference, 5).astype(np.float32)
+    # queries right next to reference points in the tail and in scattered tiles
+    near = [n_reference - 1, n_reference - 5, 0, 37, 1000, 1500]
+    Q = np.vstack([R[near] + 1e-3, rng.randn(200, 5).astype(np.float32)])
+    Rt, Qt = torch.from_numpy(R), torch.from_numpy(Q)
+    assert prop._candidates(torch.zeros(3, n_reference), 7) is not None  # the tiled path
+    got = nearest_neighbors(Qt, Rt, 7).numpy()
+    want = NearestNeighbors(n_neighbors=7).fit(R).kneighbors(Q, return_distance=False)
+    np.testing.assert_array_equal(got, want)
+    assert list(got[:len(near), 0]) == near
+    monkeypatch.setattr(prop, "NEIGHBOR_TILE", n_reference)  # one tile: every column
+    assert prop._candidates(torch.zeros(3, n_reference), 7) is None
+    np.testing.assert_array_equal(prop.nearest_neighbors(Qt, Rt, 7).numpy(), got)
+
+
+def test_nearest_neighbors_by_blocks_and_smoothing(monkeypatch):
+    """Small blocks of distances give the same answer as one block; smoothing is the mean."""
     import vaesvm._propagation as prop
 
     rng = np.random.RandomState(1)
@@ -26,11 +48,9 @@ def test_nearest_neighbors_and_smoothing_by_blocks(monkeypatch):
     whole = nearest_neighbors(R, R, 4)
     smoothed = smooth(R, whole, R * 2, 0.7)
     monkeypatch.setattr(prop, "BLOCK_DISTANCES", 250)  # 2 query rows per block
-    monkeypatch.setattr(prop, "SMOOTH_ROWS", 7)  # 15 blocks, the last one short
     np.testing.assert_array_equal(prop.nearest_neighbors(R, R, 4).numpy(), whole.numpy())
-    np.testing.assert_array_equal(prop.smooth(R, whole, R * 2, 0.7).numpy(), smoothed.numpy())
-    np.testing.assert_array_equal(smoothed.numpy(),
-                                  (0.3 * R + 0.7 * (R * 2)[whole].mean(1)).numpy())
+    np.testing.assert_allclose(smoothed.numpy(),
+                               (0.3 * R + 0.7 * (R * 2)[whole].mean(1)).numpy(), atol=1e-6)
     assert (whole[:, 0] == torch.arange(100)).all()  # every point is its own nearest
 
 

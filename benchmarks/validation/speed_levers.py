@@ -1,12 +1,15 @@
-"""Validation of the speed levers of issue 17: bfloat16 training and fewer epochs.
+"""Validation of the speed levers of issue 17: bfloat16, fewer epochs, a narrower conv stem.
 
     python benchmarks/validation/speed_levers.py --sets fashion-mnist-20000 digits \
         --labels 100 1000 --seeds 3
     python benchmarks/validation/speed_levers.py --summary
 
 The default ``VAETransformer`` (float32, 30 epochs) against the same VAE trained
-under bfloat16 autocast (``precision="bfloat16"``), and under bfloat16 with 20
-epochs. Fashion-MNIST: the first 20,000 train images (augmentation on, as at
+under bfloat16 autocast (``precision="bfloat16"``), under bfloat16 with 20
+epochs, and under bfloat16 with a conv encoder of 8 and 16 or of 16 and 16
+channels instead of 16 and 32 (``--settings "bfloat16" "bfloat16, conv 8-16"
+"bfloat16, conv 16-16"``; these settings patch ``vaesvm._model.CONV_CHANNELS``
+for their fits). Fashion-MNIST: the first 20,000 train images (augmentation on, as at
 60,000); digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled
 subsets are drawn from the train images outside the validation split
 (:func:`vaesvm.study.experiments.validation_split`), every train image is
@@ -19,6 +22,7 @@ of the VAE fit, on whatever else the machine was running).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -26,13 +30,27 @@ from _common import append_jsonl
 from other_image_sets import summarize
 from sklearn.svm import SVC
 
+import vaesvm._model
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
 from vaesvm.study.experiments import validation_split
 from vaesvm.study.image_sets import load_image_set
 
 SETTINGS = {"float32": {"precision": "float32"},
             "bfloat16": {"precision": "bfloat16"},
-            "bfloat16, 20 epochs": {"precision": "bfloat16", "max_epochs": 20}}
+            "bfloat16, 20 epochs": {"precision": "bfloat16", "max_epochs": 20},
+            "bfloat16, conv 8-16": {"precision": "bfloat16", "conv_channels": (8, 16)},
+            "bfloat16, conv 16-16": {"precision": "bfloat16", "conv_channels": (16, 16)}}
+
+
+@contextlib.contextmanager
+def conv_channels(channels: tuple[int, int] | None):
+    """Patch the conv encoder's channels for the fits inside (None: leave them)."""
+    saved = vaesvm._model.CONV_CHANNELS
+    vaesvm._model.CONV_CHANNELS = channels or saved
+    try:
+        yield
+    finally:
+        vaesvm._model.CONV_CHANNELS = saved
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -69,14 +87,19 @@ def main() -> None:
                 y_partial = np.full(len(y), -1)
                 y_partial[lab] = y[lab]
                 for setting in args.settings:
+                    params = dict(SETTINGS[setting])
+                    channels = params.pop("conv_channels", None)
                     start = time.perf_counter()
-                    vae = VAETransformer(random_state=seed, **SETTINGS[setting])
-                    Z = vae.fit_transform(X, y_partial)
+                    with conv_channels(channels):
+                        vae = VAETransformer(random_state=seed, **params)
+                        Z = vae.fit_transform(X, y_partial)
                     seconds = time.perf_counter() - start
                     acc = float(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))
                     append_jsonl(args.out, {"set": name, "n_labels": n_labels, "seed": seed,
                                             "setting": setting, "val_accuracy": acc,
                                             "n_val": len(val), "precision": vae.precision_,
+                                            "conv_channels": list(channels or
+                                                                  vaesvm._model.CONV_CHANNELS),
                                             "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
                           f"{seconds:.0f} s", flush=True)
