@@ -260,7 +260,10 @@ def test_conv_encoder_shapes():
     body, width = make_conv_encoder((28, 28), (600, 600))
     assert width == 600
     assert body(torch.zeros(3, 784)).shape == (3, 600)
-    assert [m.out_channels for m in body if isinstance(m, torch.nn.Conv2d)] == [16, 32]
+    convs = [m for m in body if isinstance(m, torch.nn.Conv2d)]
+    assert [m.out_channels for m in convs] == [16, 32]
+    assert [m.kernel_size for m in convs] == [(5, 5), (3, 3)]  # 28 -> 14 -> 7 either way
+    assert [m(torch.zeros(1, 16, 14, 14)).shape[-1] for m in convs[1:]] == [7]
     body, width = make_conv_encoder((9, 9), (40,), batch_norm=False)  # 9 -> 5 -> 3
     assert width == 32 * 3 * 3 and body(torch.zeros(2, 81)).shape == (2, width)
 

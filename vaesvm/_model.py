@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ACTIVATIONS", "CONV_CHANNELS", "ENCODERS", "LIKELIHOODS", "VAE", "ELBOLoss",
-           "kl_divergence", "make_conv_encoder", "make_mlp"]
+__all__ = ["ACTIVATIONS", "CONV_CHANNELS", "CONV_KERNELS", "ENCODERS", "LIKELIHOODS", "VAE",
+           "ELBOLoss", "kl_divergence", "make_conv_encoder", "make_mlp"]
 
 #: Activation names accepted by :func:`make_mlp` and ``VAETransformer(activation=...)``.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -28,8 +28,13 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 #: Encoder architectures understood by :class:`VAE`.
 ENCODERS: tuple[str, ...] = ("mlp", "conv")
 
-#: Channels of the two 5x5, stride-2 convolutions of the ``"conv"`` encoder.
+#: Channels of the two stride-2 convolutions of the ``"conv"`` encoder.
 CONV_CHANNELS: tuple[int, int] = (16, 32)
+
+#: Kernel sizes of those two convolutions (each padded by ``kernel // 2``). A 3x3
+#: second kernel instead of 5x5 trains an epoch about 1.3x faster at the same
+#: validation accuracy (docs: "How the defaults were chosen", encoder cost).
+CONV_KERNELS: tuple[int, int] = (5, 3)
 
 #: Observation models p(x | z) understood by :class:`VAE`.
 LIKELIHOODS: tuple[str, ...] = ("bernoulli", "gaussian")
@@ -75,8 +80,9 @@ def make_conv_encoder(
 ) -> tuple[nn.Sequential, int]:
     """Build a convolutional encoder body for flat grey images.
 
-    Two ``Conv2d(5x5, stride 2, padding 2) -> [BatchNorm2d] -> activation``
-    blocks (:data:`CONV_CHANNELS` channels) take the place of the first dense
+    Two ``Conv2d(stride 2) -> [BatchNorm2d] -> activation`` blocks
+    (:data:`CONV_CHANNELS` channels, :data:`CONV_KERNELS` kernels: 5x5 then 3x3,
+    padded to keep ``ceil(side / 2)``) take the place of the first dense
     layer; the remaining widths ``hidden_layer_sizes[1:]`` follow as dense blocks
     (:func:`make_mlp`). With the default ``(600, 600)`` on 28x28 images:
     conv 16 -> conv 32 (7x7) -> 600.
@@ -101,8 +107,9 @@ def make_conv_encoder(
     """
     c_in, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
     layers: list[nn.Module] = [nn.Unflatten(1, (c_in, h, w))]
-    for c_out in CONV_CHANNELS:
-        layers.append(nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=not batch_norm))
+    for c_out, kernel in zip(CONV_CHANNELS, CONV_KERNELS):
+        layers.append(nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2,
+                                bias=not batch_norm))
         if batch_norm:
             layers.append(nn.BatchNorm2d(c_out))
         layers.append(ACTIVATIONS[activation]())

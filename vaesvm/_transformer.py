@@ -58,9 +58,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         declared. The shape used is in ``image_shape_``.
     encoder : {"auto", "mlp", "conv"}, default="auto"
         Encoder architecture. ``"mlp"``: dense layers ``hidden_layer_sizes``.
-        ``"conv"``: two 5x5, stride-2 convolutions (16 and 32 channels) take the
-        place of the first dense layer (on 28x28 images: conv 16 -> conv 32 ->
-        600 with the default widths); needs images (``image_shape``). The
+        ``"conv"``: two stride-2 convolutions (5x5 with 16 channels, then 3x3
+        with 32) take the place of the first dense layer (on 28x28 images:
+        conv 16 -> conv 32 -> 600 with the default widths); needs images (``image_shape``). The
         decoder is the mirrored MLP either way. ``"auto"``: ``"conv"`` for
         images, otherwise ``"mlp"``; the choice made is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
