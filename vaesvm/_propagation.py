@@ -32,6 +32,9 @@ BLOCK_DISTANCES = 2**24
 #: with the smallest minima are searched for its ``k`` nearest (see :func:`_candidates`).
 NEIGHBOR_TILE = 32
 
+#: Rows smoothed at once by :func:`smooth`.
+SMOOTH_ROWS = 4096
+
 
 class EmbeddingPropagation:
     """Embedding propagation over the k-nearest-neighbour graph of training codes.
@@ -155,9 +158,9 @@ def _candidates(dist: torch.Tensor, k: int) -> torch.Tensor | None:
     minimum, so every entry among the row's ``k`` smallest lies in one of them
     (or is tied with the k-th smallest); the columns past the last whole tile are
     always kept. A row is thus searched in ``k * NEIGHBOR_TILE`` columns instead
-    of all of them, after one cheap minimum per tile (``torch.topk`` costs about
-    ten times a minimum per entry on a CPU). None when the rows are too short
-    for that to pay.
+    of all of them, after one cheap minimum per tile (``torch.topk`` cost five
+    to ten times a minimum per entry on the CPUs measured; the Performance page
+    has the timings). None when the rows are too short for that to pay.
     """
     n, width = dist.shape
     n_tiles = width // NEIGHBOR_TILE
@@ -219,8 +222,12 @@ def smooth(codes: torch.Tensor, neighbors: torch.Tensor, propagated: torch.Tenso
     Returns
     -------
     torch.Tensor of shape (n, d)
-        The smoothed codes (the neighbours' mean by ``embedding_bag``, which
-        never holds the n x k x d gathered codes).
+        The smoothed codes (the neighbours' mean by ``embedding_bag``, by blocks
+        of :data:`SMOOTH_ROWS` rows: on a CPU it gathers rows x k x d floats).
     """
-    means = torch.nn.functional.embedding_bag(neighbors, propagated, mode="mean")
-    return (1.0 - alpha) * codes + alpha * means
+    out = torch.empty_like(codes)
+    for start in range(0, len(codes), SMOOTH_ROWS):
+        rows = slice(start, start + SMOOTH_ROWS)
+        means = torch.nn.functional.embedding_bag(neighbors[rows], propagated, mode="mean")
+        torch.add(means * alpha, codes[rows], alpha=1.0 - alpha, out=out[rows])
+    return out

@@ -1,0 +1,109 @@
+"""Epoch time of the default VAE under speed levers, against the bare M1 epoch.
+
+    python benchmarks/epoch_levers.py --rows 20000 --repeats 5
+
+One training epoch (``history_`` duration) of the default ``VAETransformer``
+(100 labels, bfloat16 where the hardware has it, propagation off) on the first
+``--rows`` Fashion-MNIST train images: as shipped; with the conv encoders
+validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
+both kernels 5x5, the second 3x3); with Adam's ``fused`` and ``foreach``
+implementations; and with the convolutions in ``channels_last`` memory. Each is
+printed as a multiple of a bare float32 M1 epoch (``bench.py``'s item 1 loop)
+measured in the same run, interleaved; medians of ``--repeats``. The variants
+patch ``vaesvm._model`` (``CONV_CHANNELS``, ``CONV_KERNELS``,
+``make_conv_encoder``) and ``torch.optim.Adam`` for their fits only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import statistics
+
+import numpy as np
+import torch
+from bench import bare_epoch
+
+import vaesvm._model
+from vaesvm import VAETransformer, load_fashion_mnist
+
+_make_conv_encoder = vaesvm._model.make_conv_encoder
+
+
+class _ToChannelsLast(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+def channels_last_encoder(*args, **kwargs):
+    """The shipped conv encoder with its images and kernels in channels_last memory."""
+    body, width = _make_conv_encoder(*args, **kwargs)
+    layers = list(body)
+    for layer in layers:
+        if isinstance(layer, torch.nn.Conv2d):
+            layer.weight.data = layer.weight.data.contiguous(memory_format=torch.channels_last)
+    layers.insert(1, _ToChannelsLast())  # right after the Unflatten
+    return torch.nn.Sequential(*layers), width
+
+
+#: Name -> the module attributes it patches.
+VARIANTS: dict[str, dict] = {
+    "shipped": {},
+    "channels 16-32, kernels 5-5": {"CONV_KERNELS": (5, 5)},
+    "channels 16-16, kernels 5-5": {"CONV_CHANNELS": (16, 16), "CONV_KERNELS": (5, 5)},
+    "channels 8-16, kernels 5-5": {"CONV_CHANNELS": (8, 16), "CONV_KERNELS": (5, 5)},
+    "fused Adam": {"Adam": functools.partial(torch.optim.Adam, fused=True)},
+    "foreach Adam": {"Adam": functools.partial(torch.optim.Adam, foreach=True)},
+    "channels_last convolutions": {"make_conv_encoder": channels_last_encoder},
+}
+
+
+@contextlib.contextmanager
+def patched(changes: dict):
+    """Set ``vaesvm._model`` attributes (``Adam``: ``torch.optim.Adam``) inside the block."""
+    owners = {name: torch.optim if name == "Adam" else vaesvm._model for name in changes}
+    saved = {name: getattr(owners[name], name) for name in changes}
+    try:
+        for name, value in changes.items():
+            setattr(owners[name], name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(owners[name], name, value)
+
+
+def epoch_seconds(X: np.ndarray, y: np.ndarray, seed: int, changes: dict) -> float:
+    """One epoch of the default model under ``changes`` (fit's own timing)."""
+    with patched(changes):
+        vae = VAETransformer(max_epochs=1, device="cpu", random_state=seed,
+                             propagation_alpha=0.0).fit(X, y)
+    return vae.history_[0]["dur"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    data = load_fashion_mnist()
+    X = data.X_train[:args.rows]
+    y = np.full(len(X), -1)
+    y[:100] = data.y_train[:100]
+    X_t = torch.from_numpy(X)
+    times: dict[str, list[float]] = {"bare float32 M1": [], **{name: [] for name in VARIANTS}}
+    for rep in range(args.repeats):
+        times["bare float32 M1"].append(bare_epoch(X_t, 256, rep))
+        for name, changes in VARIANTS.items():
+            times[name].append(epoch_seconds(X, y, rep, changes))
+    m1 = statistics.median(times["bare float32 M1"])
+    print(f"{torch.get_num_threads()} threads, {len(X)} images, 100 labels; shipped: channels "
+          f"{vaesvm._model.CONV_CHANNELS}, kernels {vaesvm._model.CONV_KERNELS}; medians of "
+          f"{args.repeats} interleaved runs")
+    for name, seconds in times.items():
+        s = statistics.median(seconds)
+        print(f"{name:30s} {s:6.2f} s per epoch = {s / m1:.2f}x the bare float32 M1 epoch")
+
+
+if __name__ == "__main__":
+    main()
