@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import functools
 import statistics
+from unittest import mock
 
 import numpy as np
 import torch
@@ -47,35 +48,28 @@ def channels_last_encoder(*args, **kwargs):
     return torch.nn.Sequential(*layers), width
 
 
-#: Name -> the module attributes it patches.
-VARIANTS: dict[str, dict] = {
-    "shipped": {},
-    "channels 16-32, kernels 5-5": {"CONV_KERNELS": (5, 5)},
-    "channels 16-16, kernels 5-5": {"CONV_CHANNELS": (16, 16), "CONV_KERNELS": (5, 5)},
-    "channels 8-16, kernels 5-5": {"CONV_CHANNELS": (8, 16), "CONV_KERNELS": (5, 5)},
-    "fused Adam": {"Adam": functools.partial(torch.optim.Adam, fused=True)},
-    "foreach Adam": {"Adam": functools.partial(torch.optim.Adam, foreach=True)},
-    "channels_last convolutions": {"make_conv_encoder": channels_last_encoder},
+#: Name -> (module, attributes) pairs it patches.
+VARIANTS: dict[str, list[tuple[object, dict]]] = {
+    "shipped": [],
+    "channels 16-32, kernels 5-5": [(vaesvm._model, {"CONV_KERNELS": (5, 5)})],
+    "channels 16-16, kernels 5-5": [(vaesvm._model, {"CONV_CHANNELS": (16, 16),
+                                                     "CONV_KERNELS": (5, 5)})],
+    "channels 8-16, kernels 5-5": [(vaesvm._model, {"CONV_CHANNELS": (8, 16),
+                                                    "CONV_KERNELS": (5, 5)})],
+    "fused Adam": [(torch.optim, {"Adam": functools.partial(torch.optim.Adam, fused=True)})],
+    "foreach Adam": [(torch.optim, {"Adam": functools.partial(torch.optim.Adam,
+                                                              foreach=True)})],
+    "channels_last convolutions": [(vaesvm._model,
+                                    {"make_conv_encoder": channels_last_encoder})],
 }
 
 
-@contextlib.contextmanager
-def patched(changes: dict):
-    """Set ``vaesvm._model`` attributes (``Adam``: ``torch.optim.Adam``) inside the block."""
-    owners = {name: torch.optim if name == "Adam" else vaesvm._model for name in changes}
-    saved = {name: getattr(owners[name], name) for name in changes}
-    try:
-        for name, value in changes.items():
-            setattr(owners[name], name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(owners[name], name, value)
-
-
-def epoch_seconds(X: np.ndarray, y: np.ndarray, seed: int, changes: dict) -> float:
-    """One epoch of the default model under ``changes`` (fit's own timing)."""
-    with patched(changes):
+def epoch_seconds(X: np.ndarray, y: np.ndarray, seed: int,
+                  patches: list[tuple[object, dict]]) -> float:
+    """One epoch of the default model under ``patches`` (fit's own timing)."""
+    with contextlib.ExitStack() as stack:
+        for module, attributes in patches:
+            stack.enter_context(mock.patch.multiple(module, **attributes))
         vae = VAETransformer(max_epochs=1, device="cpu", random_state=seed,
                              propagation_alpha=0.0).fit(X, y)
     return vae.history_[0]["dur"]
@@ -94,8 +88,8 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare float32 M1": [], **{name: [] for name in VARIANTS}}
     for rep in range(args.repeats):
         times["bare float32 M1"].append(bare_epoch(X_t, 256, rep))
-        for name, changes in VARIANTS.items():
-            times[name].append(epoch_seconds(X, y, rep, changes))
+        for name, patches in VARIANTS.items():
+            times[name].append(epoch_seconds(X, y, rep, patches))
     m1 = statistics.median(times["bare float32 M1"])
     print(f"{torch.get_num_threads()} threads, {len(X)} images, 100 labels; shipped: channels "
           f"{vaesvm._model.CONV_CHANNELS}, kernels {vaesvm._model.CONV_KERNELS}; medians of "

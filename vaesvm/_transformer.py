@@ -60,8 +60,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Encoder architecture. ``"mlp"``: dense layers ``hidden_layer_sizes``.
         ``"conv"``: two stride-2 convolutions (5x5 with 16 channels, then 3x3
         with 32) take the place of the first dense layer (on 28x28 images:
-        conv 16 -> conv 32 -> 600 with the default widths); needs images (``image_shape``). The
-        decoder is the mirrored MLP either way. ``"auto"``: ``"conv"`` for
+        conv 16 -> conv 32 -> 600 with the default widths); needs images
+        (``image_shape``). The decoder is the mirrored MLP either way. ``"auto"``: ``"conv"`` for
         images, otherwise ``"mlp"``; the choice made is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
         Hidden-layer activation.

@@ -10,8 +10,9 @@ epochs, under bfloat16 with a conv encoder of 8 and 16 or of 16 and 16
 channels instead of 16 and 32, and with a 3 x 3 second convolution instead of
 5 x 5 (``--settings "bfloat16" "bfloat16, conv 8-16" "bfloat16, conv 16-16"
 "bfloat16, conv2 3x3"``; these settings patch ``vaesvm._model.CONV_CHANNELS``
-and ``CONV_KERNELS`` for their fits); and both kernels at 10 epochs (``"10
-epochs, kernels 5-5"`` / ``"5-3"``, the README example's length).
+and ``CONV_KERNELS`` for their fits, through ``unittest.mock.patch.multiple``);
+and both kernels at 10 epochs (``"10 epochs, kernels 5-5"`` / ``"5-3"``, the
+README example's length).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -25,8 +26,8 @@ of the VAE fit, on whatever else the machine was running).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
+from unittest import mock
 
 import numpy as np
 from _common import append_jsonl
@@ -41,25 +42,16 @@ from vaesvm.study.image_sets import load_image_set
 SETTINGS = {"float32": {"precision": "float32"},
             "bfloat16": {"precision": "bfloat16"},
             "bfloat16, 20 epochs": {"precision": "bfloat16", "max_epochs": 20},
-            "bfloat16, conv 8-16": {"precision": "bfloat16", "conv_channels": (8, 16)},
-            "bfloat16, conv 16-16": {"precision": "bfloat16", "conv_channels": (16, 16)},
-            "bfloat16, conv2 3x3": {"precision": "bfloat16", "conv_kernels": (5, 3)},
+            "bfloat16, conv 8-16": {"precision": "bfloat16", "CONV_CHANNELS": (8, 16)},
+            "bfloat16, conv 16-16": {"precision": "bfloat16", "CONV_CHANNELS": (16, 16)},
+            "bfloat16, conv2 3x3": {"precision": "bfloat16", "CONV_KERNELS": (5, 3)},
             "10 epochs, kernels 5-5": {"precision": "bfloat16", "max_epochs": 10,
-                                       "conv_kernels": (5, 5)},
+                                       "CONV_KERNELS": (5, 5)},
             "10 epochs, kernels 5-3": {"precision": "bfloat16", "max_epochs": 10,
-                                       "conv_kernels": (5, 3)}}
+                                       "CONV_KERNELS": (5, 3)}}
 
-
-@contextlib.contextmanager
-def conv_layers(channels: tuple[int, int] | None, kernels: tuple[int, int] | None):
-    """Patch the conv encoder's channels and kernels for the fits inside (None: leave them)."""
-    saved = vaesvm._model.CONV_CHANNELS, vaesvm._model.CONV_KERNELS
-    vaesvm._model.CONV_CHANNELS = channels or saved[0]
-    vaesvm._model.CONV_KERNELS = kernels or saved[1]
-    try:
-        yield
-    finally:
-        vaesvm._model.CONV_CHANNELS, vaesvm._model.CONV_KERNELS = saved
+#: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
+MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -97,22 +89,19 @@ def main() -> None:
                 y_partial[lab] = y[lab]
                 for setting in args.settings:
                     params = dict(SETTINGS[setting])
-                    channels = params.pop("conv_channels", None)
-                    kernels = params.pop("conv_kernels", None)
+                    constants = {k: params.pop(k) for k in MODEL_CONSTANTS if k in params}
                     start = time.perf_counter()
-                    with conv_layers(channels, kernels):
+                    with mock.patch.multiple(vaesvm._model, **constants):
                         vae = VAETransformer(random_state=seed, **params)
                         Z = vae.fit_transform(X, y_partial)
+                        conv = {"conv_channels": list(vaesvm._model.CONV_CHANNELS),
+                                "conv_kernels": list(vaesvm._model.CONV_KERNELS)}
                     seconds = time.perf_counter() - start
                     acc = float(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))
                     append_jsonl(args.out, {"set": name, "n_labels": n_labels, "seed": seed,
                                             "setting": setting, "val_accuracy": acc,
                                             "n_val": len(val), "precision": vae.precision_,
-                                            "conv_channels": list(channels or
-                                                                  vaesvm._model.CONV_CHANNELS),
-                                            "conv_kernels": list(kernels or
-                                                                 vaesvm._model.CONV_KERNELS),
-                                            "seconds": seconds})
+                                            **conv, "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
                           f"{seconds:.0f} s", flush=True)
 
