@@ -6,12 +6,14 @@ One training epoch (``history_`` duration) of the default ``VAETransformer``
 (100 labels, bfloat16 where the hardware has it, propagation off) on the first
 ``--rows`` Fashion-MNIST train images: as shipped; with the conv encoders
 validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
-both kernels 5x5, the second 3x3); with Adam's ``fused`` and ``foreach``
-implementations; and with the convolutions in ``channels_last`` memory. Each is
-printed as a multiple of a bare float32 M1 epoch (``bench.py``'s item 1 loop)
+both kernels 5x5, the second 3x3); with Adam unfused (the shipped optimizer is
+fused where torch has the kernel) and in its ``foreach`` implementation; with the
+convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
+per batch (``labeled_batch_size``). Each is printed as a multiple of a bare float32 M1 epoch (``bench.py``'s item 1 loop)
 measured in the same run, interleaved; medians of ``--repeats``. The variants
 patch ``vaesvm._model`` (``CONV_CHANNELS``, ``CONV_KERNELS``,
-``make_conv_encoder``) and ``torch.optim.Adam`` for their fits only.
+``make_conv_encoder``), ``vaesvm._net.has_fused_adam`` and ``torch.optim.Adam``
+for their fits only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from bench import bare_epoch
 
 import vaesvm._model
+import vaesvm._net
 from vaesvm import VAETransformer, load_fashion_mnist
 
 _make_conv_encoder = vaesvm._model.make_conv_encoder
@@ -48,30 +51,32 @@ def channels_last_encoder(*args, **kwargs):
     return torch.nn.Sequential(*layers), width
 
 
-#: Name -> (module, attributes) pairs it patches.
-VARIANTS: dict[str, list[tuple[object, dict]]] = {
-    "shipped": [],
-    "channels 16-32, kernels 5-5": [(vaesvm._model, {"CONV_KERNELS": (5, 5)})],
-    "channels 16-16, kernels 5-5": [(vaesvm._model, {"CONV_CHANNELS": (16, 16),
-                                                     "CONV_KERNELS": (5, 5)})],
-    "channels 8-16, kernels 5-5": [(vaesvm._model, {"CONV_CHANNELS": (8, 16),
-                                                    "CONV_KERNELS": (5, 5)})],
-    "fused Adam": [(torch.optim, {"Adam": functools.partial(torch.optim.Adam, fused=True)})],
-    "foreach Adam": [(torch.optim, {"Adam": functools.partial(torch.optim.Adam,
-                                                              foreach=True)})],
-    "channels_last convolutions": [(vaesvm._model,
-                                    {"make_conv_encoder": channels_last_encoder})],
+#: Name -> ((module, attributes) pairs it patches, VAETransformer parameters it sets).
+VARIANTS: dict[str, tuple[list[tuple[object, dict]], dict]] = {
+    "shipped": ([], {}),
+    "channels 16-32, kernels 5-5": ([(vaesvm._model, {"CONV_KERNELS": (5, 5)})], {}),
+    "channels 16-16, kernels 5-5": ([(vaesvm._model, {"CONV_CHANNELS": (16, 16),
+                                                      "CONV_KERNELS": (5, 5)})], {}),
+    "channels 8-16, kernels 5-5": ([(vaesvm._model, {"CONV_CHANNELS": (8, 16),
+                                                     "CONV_KERNELS": (5, 5)})], {}),
+    "unfused Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False})], {}),
+    "foreach Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False}),
+                      (torch.optim, {"Adam": functools.partial(torch.optim.Adam,
+                                                               foreach=True)})], {}),
+    "channels_last convolutions": ([(vaesvm._model,
+                                     {"make_conv_encoder": channels_last_encoder})], {}),
+    "32 labeled rows per batch": ([], {"labeled_batch_size": 32}),
 }
 
 
 def epoch_seconds(X: np.ndarray, y: np.ndarray, seed: int,
-                  patches: list[tuple[object, dict]]) -> float:
-    """One epoch of the default model under ``patches`` (fit's own timing)."""
+                  patches: list[tuple[object, dict]], params: dict) -> float:
+    """One epoch of the default model with ``params`` under ``patches`` (fit's own timing)."""
     with contextlib.ExitStack() as stack:
         for module, attributes in patches:
             stack.enter_context(mock.patch.multiple(module, **attributes))
         vae = VAETransformer(max_epochs=1, device="cpu", random_state=seed,
-                             propagation_alpha=0.0).fit(X, y)
+                             propagation_alpha=0.0, **params).fit(X, y)
     return vae.history_[0]["dur"]
 
 
@@ -79,17 +84,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
+    variants = {name: VARIANTS[name] for name in args.variants}
     data = load_fashion_mnist()
     X = data.X_train[:args.rows]
     y = np.full(len(X), -1)
     y[:100] = data.y_train[:100]
     X_t = torch.from_numpy(X)
-    times: dict[str, list[float]] = {"bare float32 M1": [], **{name: [] for name in VARIANTS}}
+    times: dict[str, list[float]] = {"bare float32 M1": [], **{name: [] for name in variants}}
     for rep in range(args.repeats):
         times["bare float32 M1"].append(bare_epoch(X_t, 256, rep))
-        for name, patches in VARIANTS.items():
-            times[name].append(epoch_seconds(X, y, rep, patches))
+        for name, (patches, params) in variants.items():
+            times[name].append(epoch_seconds(X, y, rep, patches, params))
     m1 = statistics.median(times["bare float32 M1"])
     print(f"{torch.get_num_threads()} threads, {len(X)} images, 100 labels; shipped: channels "
           f"{vaesvm._model.CONV_CHANNELS}, kernels {vaesvm._model.CONV_KERNELS}; medians of "

@@ -13,8 +13,10 @@ channels instead of 16 and 32, and with a 3 x 3 second convolution instead of
 then, and ``"bfloat16, kernels 5-5"`` the 5x5 one; these settings patch
 ``vaesvm._model.CONV_CHANNELS`` and ``CONV_KERNELS`` for their fits, through
 ``unittest.mock.patch.multiple``);
-and both kernels at 10 epochs (``"10 epochs, kernels 5-5"`` / ``"5-3"``, the
-README example's length).
+both kernels at 10 epochs (``"10 epochs, kernels 5-5"`` / ``"5-3"``, the
+README example's length); and Adam's ``fused`` implementation and 32 instead of
+64 labeled rows per batch (``"fused Adam"``, ``"32 labeled rows"``, both:
+``"fused Adam, 32 labeled rows"``; fused Adam patches ``torch.optim.Adam``).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -28,10 +30,12 @@ of the VAE fit, on whatever else the machine was running).
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from unittest import mock
 
 import numpy as np
+import torch
 from _common import append_jsonl
 from other_image_sets import summarize
 from sklearn.svm import SVC
@@ -54,7 +58,11 @@ SETTINGS = {"float32": {"precision": "float32"},
             "10 epochs, kernels 5-5": {"precision": "bfloat16", "max_epochs": 10,
                                        "CONV_KERNELS": (5, 5)},
             "10 epochs, kernels 5-3": {"precision": "bfloat16", "max_epochs": 10,
-                                       "CONV_KERNELS": (5, 3)}}
+                                       "CONV_KERNELS": (5, 3)},
+            "fused Adam": {"precision": "bfloat16", "fused_adam": True},
+            "32 labeled rows": {"precision": "bfloat16", "labeled_batch_size": 32},
+            "fused Adam, 32 labeled rows": {"precision": "bfloat16", "fused_adam": True,
+                                            "labeled_batch_size": 32}}
 
 #: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
@@ -95,9 +103,14 @@ def main() -> None:
                 y_partial[lab] = y[lab]
                 for setting in args.settings:
                     params = dict(SETTINGS[setting])
-                    constants = {k: params.pop(k) for k in MODEL_CONSTANTS if k in params}
+                    constants = {k: params.pop(k, getattr(vaesvm._model, k))
+                                 for k in MODEL_CONSTANTS}
+                    fused = params.pop("fused_adam", False)
+                    adam = functools.partial(torch.optim.Adam, fused=True) if fused else \
+                        torch.optim.Adam
                     start = time.perf_counter()
-                    with mock.patch.multiple(vaesvm._model, **constants):
+                    with mock.patch.multiple(vaesvm._model, **constants), \
+                            mock.patch.object(torch.optim, "Adam", adam):
                         vae = VAETransformer(random_state=seed, **params)
                         Z = vae.fit_transform(X, y_partial)
                         conv = {"conv_channels": list(vaesvm._model.CONV_CHANNELS),
@@ -107,6 +120,8 @@ def main() -> None:
                     append_jsonl(args.out, {"set": name, "n_labels": n_labels, "seed": seed,
                                             "setting": setting, "val_accuracy": acc,
                                             "n_val": len(val), "precision": vae.precision_,
+                                            "labeled_batch_size": vae.labeled_batch_size,
+                                            "fused_adam": fused,
                                             **conv, "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
                           f"{seconds:.0f} s", flush=True)
