@@ -1,8 +1,10 @@
 """vaesvm performance benchmark: ratios against references measured in the same run.
 
 1. One 60k-image training epoch of the plain M1 VAE: ``VAETransformer.fit`` vs. a bare
-   PyTorch loop of the identical model, loss and optimizer at the same batch size (and
-   skorch's default DataLoader as the "before" reference). Interleaved repeats, medians.
+   PyTorch loop of the identical model, loss and optimizer (Adam, fused where torch has
+   the kernel, as ``fit`` runs it) at the same batch size (and skorch's default
+   DataLoader as the "before" reference; at batch 256 also the bare loop with plain
+   unfused Adam, earlier releases' reference). Interleaved repeats, medians.
 1d. One 60k-image epoch of the default ``VAETransformer`` (100 labels + 59,900
    unlabeled: conv encoder, 64 labeled rows added to every batch, shifts and flips,
    denoising target, classifier head) vs. a bare loop of the identical model,
@@ -43,18 +45,26 @@ from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_spli
 from vaesvm._augment import ImageAugment
 from vaesvm._callbacks import KLWarmup
 from vaesvm._model import VAE, ELBOLoss
-from vaesvm._net import VAENet, fit_seeded
+from vaesvm._net import VAENet, fit_seeded, has_fused_adam
 from vaesvm._options import bfloat16_is_native, max_shift, resolve_label_weight
 from vaesvm._propagation import nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import M1_PARAMS
 
 
-def bare_epoch(X: torch.Tensor, batch_size: int, seed: int) -> float:
-    """Time one epoch of a hand-written loop over shuffled tensor slices."""
+#: Adam as ``fit`` runs it on this machine's CPU: fused where torch has the kernel.
+FUSED = has_fused_adam("cpu")
+
+
+def bare_epoch(X: torch.Tensor, batch_size: int, seed: int, fused: bool = FUSED) -> float:
+    """Time one epoch of a hand-written loop over shuffled tensor slices.
+
+    ``fused=False``: plain ``torch.optim.Adam``, the reference of releases before
+    ``fit`` used the fused kernel.
+    """
     torch.manual_seed(seed)
     model = VAE(X.shape[1])
     criterion = ELBOLoss(1.0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
     model.train()
     start = time.perf_counter()
     perm = torch.randperm(len(X))
@@ -81,7 +91,8 @@ def dataloader_epoch(X: np.ndarray, batch_size: int, seed: int) -> float:
     """Time the same net with skorch's default Dataset + DataLoader (the 'before')."""
     torch.manual_seed(seed)
     net = VAENet(VAE, ELBOLoss, module__n_features=X.shape[1], optimizer=torch.optim.Adam,
-                 lr=1e-3, max_epochs=1, batch_size=batch_size, iterator_train=DataLoader,
+                 optimizer__fused=FUSED, lr=1e-3, max_epochs=1, batch_size=batch_size,
+                 iterator_train=DataLoader,
                  iterator_train__shuffle=True, dataset=Dataset, train_split=None, verbose=0)
     net.get_dataset = lambda X, y=None: Dataset(X, y)  # undo the tensor dataset
     start = time.perf_counter()
@@ -121,7 +132,7 @@ def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: s
     model.noise_generator = gen
     criterion = ELBOLoss(kl_weight, label_weight)
     augment = ImageAugment(IMAGE_SHAPE, flip=True, max_shift=max_shift(IMAGE_SHAPE))
-    optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULTS["learning_rate"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULTS["learning_rate"], fused=FUSED)
     labeled = torch.nonzero(y >= 0).flatten()
     batch, extra = DEFAULTS["batch_size"], DEFAULTS["labeled_batch_size"]
     model.train()
@@ -275,8 +286,12 @@ def grid_search(X_lab, y_lab, X_unl, *, memory=None, n_jobs=None
 
 
 def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
-                   m1_bare: float | None) -> None:
-    """Item 1d (and its FLOP/s, item 2d): the default model, float32 and bfloat16."""
+                   m1_bare: float | None, m1_unfused: float | None) -> None:
+    """Item 1d (and its FLOP/s, item 2d): the default model, float32 and bfloat16.
+
+    ``m1_bare``, ``m1_unfused``: the bare float32 M1 epoch of item 1 (batch 256)
+    with Adam as ``fit`` runs it and with plain Adam, when measured.
+    """
     lab = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
     y = np.full(len(X), -1)
     y[lab] = y_all[lab]
@@ -300,6 +315,8 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
     for p in precisions:
         b, o = statistics.median(times[p, "bare"]), statistics.median(times[p, "vaesvm"])
         versus = f" | {o / m1_bare:.2f}x the bare float32 M1 epoch" if m1_bare else ""
+        if m1_unfused:
+            versus += f" ({o / m1_unfused:.2f}x with plain Adam)"
         print(f"[1d] default epoch, {p:8s}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
               f"ratio {o / b:.3f}{versus}")
         print(f"[2d] default, {p:8s}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
@@ -330,21 +347,30 @@ def main() -> None:
     flops = train_flops_per_sample(VAE(X.shape[1])) * len(X)
     print(f"[2] float32 torch.mm 4096^3: {peak / 1e9:.1f} GFLOP/s; M1 model: "
           f"{flops / 1e9:.1f} GFLOP per 60k-image training epoch")
-    m1_bare = {}
+    m1_bare, m1_unfused = {}, None
     for bs in args.batch_sizes:
-        times = {"bare": [], "vaesvm": [], "dataloader": []}
+        # plain Adam's bare loop too, at the default batch size, when fit runs the fused one
+        unfused = FUSED and bs == DEFAULTS["batch_size"]
+        times = {"bare": [], "vaesvm": [], "dataloader": [], "unfused": []}
         for rep in range(args.repeats):
             times["bare"].append(bare_epoch(X_t, bs, rep))
             times["vaesvm"].append(vaesvm_epoch(X, bs, rep))
             times["dataloader"].append(dataloader_epoch(X, bs, rep))
+            if unfused:
+                times["unfused"].append(bare_epoch(X_t, bs, rep, fused=False))
         b, o, d = (statistics.median(times[k]) for k in ("bare", "vaesvm", "dataloader"))
         m1_bare[bs] = b
         print(f"[1] epoch, batch {bs:5d}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
               f"ratio {o / b:.3f} | skorch DataLoader {d:6.2f} s, ratio {d / b:.3f}")
+        if unfused:
+            m1_unfused = statistics.median(times["unfused"])
+            print(f"[1] epoch, batch {bs:5d}: bare loop with plain (unfused) Adam "
+                  f"{m1_unfused:6.2f} s, {m1_unfused / b:.3f}x the bare loop above")
         print(f"[2] batch {bs:5d}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
-    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(DEFAULTS["batch_size"]))
+    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(DEFAULTS["batch_size"]),
+                   m1_unfused)
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
     vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,

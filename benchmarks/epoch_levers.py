@@ -9,7 +9,8 @@ validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
 both kernels 5x5, the second 3x3); with Adam unfused (the shipped optimizer is
 fused where torch has the kernel) and in its ``foreach`` implementation; with the
 convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
-per batch (``labeled_batch_size``). Each is printed as a multiple of a bare float32 M1 epoch (``bench.py``'s item 1 loop)
+per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
+float32 M1 epoch (``bench.py``'s item 1 loop, with Adam as ``fit`` runs it)
 measured in the same run, interleaved; medians of ``--repeats``. The variants
 patch ``vaesvm._model`` (``CONV_CHANNELS``, ``CONV_KERNELS``,
 ``make_conv_encoder``), ``vaesvm._net.has_fused_adam`` and ``torch.optim.Adam``
@@ -92,9 +93,11 @@ def main() -> None:
     y = np.full(len(X), -1)
     y[:100] = data.y_train[:100]
     X_t = torch.from_numpy(X)
-    times: dict[str, list[float]] = {"bare float32 M1": [], **{name: [] for name in variants}}
+    times: dict[str, list[float]] = {"bare float32 M1": [], "bare M1, plain Adam": [],
+                                     **{name: [] for name in variants}}
     for rep in range(args.repeats):
         times["bare float32 M1"].append(bare_epoch(X_t, 256, rep))
+        times["bare M1, plain Adam"].append(bare_epoch(X_t, 256, rep, fused=False))
         for name, (patches, params) in variants.items():
             times[name].append(epoch_seconds(X, y, rep, patches, params))
     m1 = statistics.median(times["bare float32 M1"])

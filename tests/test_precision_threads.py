@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vaesvm import VAETransformer
-from vaesvm import _options
+from vaesvm import _net, _options
 from vaesvm._net import fit_seeded, torch_threads
 
 
@@ -33,6 +33,34 @@ def test_bfloat16_trains_reproducibly_and_infers_in_float32(image_params):
     assert np.isfinite(runs[0].history_[-1]["loss"])
     # the weights and the optimizer stay float32; only the forward pass is autocast
     assert all(p.dtype == torch.float32 for p in runs[0].net_.module_.parameters())
+
+
+def test_adam_is_fused_where_torch_has_the_kernel(monkeypatch, blobs, fast_params):
+    X, y = blobs
+    # torch runs fused Adam on CPUs from 2.4 on
+    assert _net.has_fused_adam("cpu") is (torch.torch_version.TorchVersion(torch.__version__)
+                                          >= "2.4")
+    fused = VAETransformer(**fast_params).fit(X, y)
+    assert fused.net_.optimizer_.param_groups[0]["fused"] is _net.has_fused_adam("cpu")
+    again = VAETransformer(**fast_params).fit(X, y)
+    np.testing.assert_array_equal(fused.transform(X), again.transform(X))
+    # without the kernel: plain Adam, the same update up to rounding
+    monkeypatch.setattr(_net, "has_fused_adam", lambda device: False)
+    plain = VAETransformer(**fast_params).fit(X, y)
+    assert not plain.net_.optimizer_.param_groups[0]["fused"]
+    np.testing.assert_allclose(plain.transform(X), fused.transform(X), atol=1e-3)
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("`fused=True` requires all the params to be on supported devices"),
+    TypeError("__init__() got an unexpected keyword argument 'fused'"),
+    AssertionError("Torch not compiled with CUDA enabled")])
+def test_has_fused_adam_is_false_where_torch_raises(monkeypatch, error):
+    def no_kernel(*args, fused=None, **kwargs):
+        raise error
+
+    monkeypatch.setattr(torch.optim, "Adam", no_kernel)
+    assert _net.has_fused_adam.__wrapped__("cpu") is False
 
 
 @pytest.mark.parametrize("auto_on, native, expected", [

@@ -354,14 +354,15 @@ def has_fused_adam(device: str) -> bool:
     The fused kernel updates every weight and both moment estimates in one
     pass per step instead of a chain of elementwise operations (CPUs from
     torch 2.4 on, CUDA); the result equals the unfused update up to float
-    rounding. Probed by one step on a one-element weight, since torch raises
-    on devices (and versions) without it.
+    rounding. Probed by one step on a one-element weight: torch raises on
+    devices (and versions) without it, and on devices it was not built for
+    (``AssertionError``); any of these means plain Adam.
     """
     try:
         weight = torch.zeros(1, device=device, requires_grad=True)
         weight.grad = torch.zeros_like(weight)
         torch.optim.Adam([weight], fused=True).step()
-    except (RuntimeError, TypeError):
+    except (RuntimeError, TypeError, AssertionError):
         return False
     return True
 

@@ -133,7 +133,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     batch_size : int, default=256
         Mini-batch size for training.
     learning_rate : float, default=1e-3
-        Adam learning rate.
+        Adam learning rate (Adam runs torch's fused kernel where torch has one
+        for the device).
     device : str or torch.device, default="auto"
         Torch device for training and inference; ``"auto"``: |device_rule|.
         A model trained on a GPU unpickles and runs on a CPU-only machine.
