@@ -16,7 +16,7 @@
    encoder pass; 3b. what embedding propagation adds to ``fit`` (the graph of 60k codes)
    and to ``transform`` (10,000 new codes), as multiples of that encoder pass.
 4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess: the M1 model
-   and the default model (100 labels, propagation graph included).
+   and the default model (100 labels, propagation graph included; and without it).
 5. ``GridSearchCV``: 2 VAE settings x 4 SVC settings x 3 folds with and without
    ``Pipeline(memory=...)`` (VAE fits counted), and ``n_jobs=1`` vs ``n_jobs=2``.
 
@@ -244,7 +244,8 @@ y = np.full(len(X), -1)
 y[:100] = d.y_train[:100]  # 100 labels (the default model's semi-supervised fit)
 del d
 model = sys.argv[1]
-params = dict(M1_PARAMS) if model == "M1" else {}
+params = {"M1": dict(M1_PARAMS), "default": {},
+          "default, propagation off": {"propagation_alpha": 0.0}}[model]
 vae = VAETransformer(max_epochs=1, device="cpu", random_state=0, **params)
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to now
 before = kib("VmRSS")
@@ -256,8 +257,9 @@ print(X.nbytes / 2**20, before / 1024, kib("VmHWM") / 1024)
 def fit_memory(model: str) -> tuple[float, float, float]:
     """Data MiB, RSS before fit MiB, peak RSS during fit MiB (fresh process).
 
-    ``model``: ``"M1"`` (the plain VAE, no labels) or ``"default"`` (the default
-    ``VAETransformer`` with 100 labels, propagation graph included).
+    ``model``: ``"M1"`` (the plain VAE, no labels), ``"default"`` (the default
+    ``VAETransformer`` with 100 labels, propagation graph included) or
+    ``"default, propagation off"`` (the same without the graph).
     """
     out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model], capture_output=True,
                          text=True, check=True).stdout.split()
@@ -389,7 +391,7 @@ def main() -> None:
           f"{graph / b:.2f}x the bare encoder pass over them; mapping 10,000 new codes "
           f"{new:.2f} s = {new / b:.2f}x", flush=True)
 
-    for model in ("M1", "default"):
+    for model in ("M1", "default", "default, propagation off"):
         data_mib, before, peak_rss = fit_memory(model)
         print(f"[4] {model} fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "
               f"{before:.0f} MiB, peak during fit {peak_rss:.0f} MiB, added by fit "
