@@ -16,7 +16,9 @@ then, and ``"bfloat16, kernels 5-5"`` the 5x5 one; these settings patch
 both kernels at 10 epochs (``"10 epochs, kernels 5-5"`` / ``"5-3"``, the
 README example's length); and Adam's ``fused`` implementation and 32 instead of
 64 labeled rows per batch (``"fused Adam"``, ``"32 labeled rows"``, both:
-``"fused Adam, 32 labeled rows"``; fused Adam patches ``torch.optim.Adam``).
+``"fused Adam, 32 labeled rows"``; fused Adam patches ``torch.optim.Adam``;
+their rows ran before the package adopted the fused kernel, and every setting
+trains with it since).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
