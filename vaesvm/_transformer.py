@@ -61,8 +61,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``"conv"``: two stride-2 convolutions (5x5 with 16 channels, then 3x3
         with 32) take the place of the first dense layer (on 28x28 images:
         conv 16 -> conv 32 -> 600 with the default widths); needs images
-        (``image_shape``). The decoder is the mirrored MLP either way. ``"auto"``: ``"conv"`` for
-        images, otherwise ``"mlp"``; the choice made is in ``encoder_``.
+        (``image_shape``). The decoder is the mirrored MLP either way.
+        ``"auto"``: ``"conv"`` for images, otherwise ``"mlp"``; the choice made
+        is in ``encoder_``.
     activation : {"softplus", "relu", "elu", "leaky_relu", "tanh"}, default="softplus"
         Hidden-layer activation.
     batch_norm : bool, default=True
