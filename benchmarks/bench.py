@@ -14,7 +14,8 @@
    of this machine's float32 ``torch.mm`` rate, measured here.
 3. ``transform`` throughput (without propagation) vs. a bare ``torch.no_grad()``
    encoder pass; 3b. what embedding propagation adds to ``fit`` (the graph of 60k codes)
-   and to ``transform`` (10,000 new codes), as multiples of that encoder pass.
+   and to ``transform`` (10,000 new codes), as multiples of that encoder pass; the graph
+   also as a fraction of the default epoch of item 1d (at the default precision).
 4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess: the M1 model
    and the default model (100 labels, propagation graph included; and without it).
 5. ``GridSearchCV``: 2 VAE settings x 4 SVC settings x 3 folds with and without
@@ -46,7 +47,8 @@ from vaesvm._augment import ImageAugment
 from vaesvm._callbacks import KLWarmup
 from vaesvm._model import VAE, ELBOLoss
 from vaesvm._net import VAENet, fit_seeded, has_fused_adam
-from vaesvm._options import bfloat16_is_native, max_shift, resolve_label_weight
+from vaesvm._options import (bfloat16_is_native, max_shift, resolve_label_weight,
+                             resolve_precision)
 from vaesvm._propagation import nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import M1_PARAMS
 
@@ -288,11 +290,12 @@ def grid_search(X_lab, y_lab, X_unl, *, memory=None, n_jobs=None
 
 
 def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
-                   m1_bare: float | None, m1_unfused: float | None) -> None:
+                   m1_bare: float | None, m1_unfused: float | None) -> dict[str, float]:
     """Item 1d (and its FLOP/s, item 2d): the default model, float32 and bfloat16.
 
     ``m1_bare``, ``m1_unfused``: the bare float32 M1 epoch of item 1 (batch 256)
-    with Adam as ``fit`` runs it and with plain Adam, when measured.
+    with Adam as ``fit`` runs it and with plain Adam, when measured. Returns the
+    median ``VAETransformer`` epoch per precision.
     """
     lab = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
     y = np.full(len(X), -1)
@@ -314,8 +317,10 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
             times[p, "bare"].append(bare_default_epoch(X_t, y_t, rep, p, label_weight,
                                                        kl_weight))
             times[p, "vaesvm"].append(vaesvm_default_epoch(X, y, rep, p))
+    epochs = {}
     for p in precisions:
         b, o = statistics.median(times[p, "bare"]), statistics.median(times[p, "vaesvm"])
+        epochs[p] = o
         versus = f" | {o / m1_bare:.2f}x the bare float32 M1 epoch" if m1_bare else ""
         if m1_unfused:
             versus += f" ({o / m1_unfused:.2f}x with plain Adam)"
@@ -324,6 +329,7 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
         print(f"[2d] default, {p:8s}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of float32 torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
+    return epochs
 
 
 def main() -> None:
@@ -371,8 +377,8 @@ def main() -> None:
         print(f"[2] batch {bs:5d}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
-    default_epochs(X, data.y_train, args.repeats, peak, m1_bare.get(DEFAULTS["batch_size"]),
-                   m1_unfused)
+    epochs = default_epochs(X, data.y_train, args.repeats, peak,
+                            m1_bare.get(DEFAULTS["batch_size"]), m1_unfused)
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
     vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
@@ -390,6 +396,9 @@ def main() -> None:
     print(f"[3b] embedding propagation: graph of {len(X)} codes {graph:.2f} s = "
           f"{graph / b:.2f}x the bare encoder pass over them; mapping 10,000 new codes "
           f"{new:.2f} s = {new / b:.2f}x", flush=True)
+    precision = resolve_precision(DEFAULTS["precision"], "cpu")
+    print(f"[3b] the graph = {graph / epochs[precision]:.2f} of one default epoch "
+          f"({precision}, item 1d: {epochs[precision]:.2f} s)", flush=True)
 
     for model in ("M1", "default", "default, propagation off"):
         data_mib, before, peak_rss = fit_memory(model)

@@ -18,25 +18,55 @@ def test_nearest_neighbors_match_sklearn():
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("n_reference", [2048, 2000])  # whole tiles; a 16-column tail
-def test_tiled_neighbor_search_is_exact(n_reference, monkeypatch):
+@pytest.mark.parametrize("n_reference", [2048, 2000])  # whole tiles; a 16-row last tile
+@pytest.mark.parametrize("block", [2048, 256])  # one block; several, the last one partial
+def test_tiled_neighbor_search_is_exact(n_reference, block, monkeypatch):
     """Searching only the k tiles with the smallest minima finds sklearn's neighbours."""
     import vaesvm._propagation as prop
 
+    monkeypatch.setattr(prop, "BLOCK", block)
     rng = np.random.RandomState(2)
     R = rng.randn(n_reference, 5).astype(np.float32)
-    # queries right next to reference points in the tail and in scattered tiles
+    # queries right next to reference points in the last tile and in scattered tiles
     near = [n_reference - 1, n_reference - 5, 0, 37, 1000, 1500]
     Q = np.vstack([R[near] + 1e-3, rng.randn(200, 5).astype(np.float32)])
     Rt, Qt = torch.from_numpy(R), torch.from_numpy(Q)
-    assert prop._candidates(torch.zeros(3, n_reference), 7) is not None  # the tiled path
+    tiles = prop.nearest_tiles(Qt, Rt, 7)
+    assert tiles.shape == (len(Q), 7)  # the tiled path: 7 of 32 tiles per query
     got = nearest_neighbors(Qt, Rt, 7).numpy()
     want = NearestNeighbors(n_neighbors=7).fit(R).kneighbors(Q, return_distance=False)
     np.testing.assert_array_equal(got, want)
     assert list(got[:len(near), 0]) == near
-    monkeypatch.setattr(prop, "NEIGHBOR_TILE", n_reference)  # one tile: every column
-    assert prop._candidates(torch.zeros(3, n_reference), 7) is None
+    monkeypatch.setattr(prop, "NEIGHBOR_TILE", n_reference)  # one tile: every row
+    assert prop.nearest_tiles(Qt, Rt, 7).shape == (len(Q), 1)
     np.testing.assert_array_equal(prop.nearest_neighbors(Qt, Rt, 7).numpy(), got)
+
+
+@pytest.mark.parametrize("block", [2048, 192])
+def test_graph_search_computes_each_distance_once_and_is_exact(block, monkeypatch):
+    """``nearest_neighbors(R, R)`` (upper-triangle blocks) == against a copy == sklearn."""
+    import vaesvm._propagation as prop
+
+    monkeypatch.setattr(prop, "BLOCK", block)
+    R = torch.from_numpy(np.random.RandomState(3).randn(1000, 4).astype(np.float32))
+    calls = []
+    mm = torch.mm
+    monkeypatch.setattr(prop.torch, "mm", lambda a, b, out: calls.append(out.numel()) or mm(
+        a, b, out=out))
+    graph = nearest_neighbors(R, R, 5)
+    computed = sum(calls)
+    calls.clear()
+    copy = nearest_neighbors(R, R.clone(), 5)
+    assert sum(calls) == 1000 * 1000  # every query against every reference row
+    n_blocks = -(-1000 // block)
+    sizes = [min(block, 1000 - i) for i in range(0, 1000, block)]
+    assert computed == sum(sizes[a] * sizes[b] for a in range(n_blocks)
+                           for b in range(a, n_blocks))  # blocks on and above the diagonal
+    np.testing.assert_array_equal(graph.numpy(), copy.numpy())
+    want = NearestNeighbors(n_neighbors=5).fit(R.numpy()).kneighbors(return_distance=False)
+    # sklearn leaves each point out of its own neighbours; here it is the nearest
+    np.testing.assert_array_equal(graph[:, 0].numpy(), np.arange(1000))
+    np.testing.assert_array_equal(graph[:, 1:].numpy(), want[:, :4])
 
 
 def test_nearest_neighbors_by_blocks_and_smoothing(monkeypatch):
@@ -47,7 +77,8 @@ def test_nearest_neighbors_by_blocks_and_smoothing(monkeypatch):
     R = torch.from_numpy(rng.randn(100, 3).astype(np.float32))
     whole = nearest_neighbors(R, R, 4)
     smoothed = smooth(R, whole, R * 2, 0.7)
-    monkeypatch.setattr(prop, "BLOCK_DISTANCES", 250)  # 2 query rows per block
+    monkeypatch.setattr(prop, "NEIGHBOR_TILE", 4)  # 25 tiles: the tiled path
+    monkeypatch.setattr(prop, "BLOCK", 8)  # 13 x 13 blocks, the last ones of 4 rows
     np.testing.assert_array_equal(prop.nearest_neighbors(R, R, 4).numpy(), whole.numpy())
     np.testing.assert_allclose(smoothed.numpy(),
                                (0.3 * R + 0.7 * (R * 2)[whole].mean(1)).numpy(), atol=1e-6)

@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["EmbeddingPropagation", "nearest_neighbors", "propagate", "smooth"]
+__all__ = ["EmbeddingPropagation", "nearest_neighbors", "nearest_tiles", "propagate",
+           "search_tiles", "smooth"]
 
-#: Largest block of distances (query rows x reference rows) computed at once, into
-#: one buffer (64 MiB of float32) that every block reuses: a fresh 64 MiB tensor per
-#: block cost more in page faults than the matrix product itself (see the
-#: Performance page for the measurements).
-BLOCK_DISTANCES = 2**24
+#: Rows and columns of one block of distances: 2048 x 2048 float32 (16 MiB) is written
+#: by a matrix product and read by the tile minima while it is still in a CPU's
+#: last-level cache, and it is all the memory the search needs beyond its
+#: (n_queries x n_tiles / n_blocks) minima (see the Performance page).
+BLOCK = 2048
 
-#: Columns per tile of the neighbour search: only the ``k`` tiles of a distance row
-#: with the smallest minima are searched for its ``k`` nearest (see :func:`_candidates`).
-NEIGHBOR_TILE = 32
+#: Reference rows per tile of the neighbour search: the first pass keeps, for every
+#: query, only the ``k`` tiles with the smallest minimum distance (see
+#: :func:`nearest_tiles`); the second searches those ``k * NEIGHBOR_TILE`` rows.
+NEIGHBOR_TILE = 64
 
 #: Rows smoothed at once by :func:`smooth`.
 SMOOTH_ROWS = 4096
@@ -70,11 +72,11 @@ class EmbeddingPropagation:
         """Build the graph of ``codes`` and propagate; return its neighbours and F."""
         neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
         propagated = propagate(codes, neighbors, self.alpha, self.steps)
-        self.codes_, self.propagated_ = codes.numpy(), propagated.numpy()
+        self.codes_, self.propagated_ = codes.cpu().numpy(), propagated.cpu().numpy()
         return neighbors, propagated
 
     def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
-        """Build the graph of the training ``codes`` and propagate; return ``self``."""
+        """Build the graph of the training ``codes`` (on their device), propagate; return self."""
         self._build(codes)
         return self
 
@@ -87,7 +89,9 @@ class EmbeddingPropagation:
         Parameters
         ----------
         codes : torch.Tensor of shape (n_rows, d)
-            Latent means of the training rows.
+            Latent means of the training rows, on the device the graph is
+            searched on (``VAETransformer``: the training device); ``codes_``
+            and ``propagated_`` are kept in host memory.
 
         Returns
         -------
@@ -116,10 +120,19 @@ class EmbeddingPropagation:
 def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
     """Return the indices of the ``k`` nearest reference rows of every query row.
 
+    Two passes over tiles of :data:`NEIGHBOR_TILE` consecutive reference rows:
+    :func:`nearest_tiles` finds every query's ``k`` tiles with the smallest minimum
+    distance, :func:`search_tiles` the ``k`` nearest rows within them. The search
+    is exact: the ``k`` chosen tiles hold ``k`` rows no farther than the k-th
+    smallest minimum, and every row of another tile is at least that far (ties
+    and float32 rounding of the distances aside).
+
     Parameters
     ----------
     queries : torch.Tensor of shape (n_queries, d)
-        Query points.
+        Query points. Passing ``reference`` itself (the same tensor object)
+        builds the graph of ``reference``: every distance is then computed once
+        for both of its rows, half the work.
     reference : torch.Tensor of shape (n_reference, d)
         Reference points, on the same device.
     k : int
@@ -128,53 +141,133 @@ def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) ->
     Returns
     -------
     torch.Tensor of shape (n_queries, k), dtype int64
-        Indices into ``reference``, nearest first (squared Euclidean distance;
-        computed by blocks of at most :data:`BLOCK_DISTANCES` distances; exact:
-        :func:`_candidates` only skips tiles that cannot hold a neighbour).
+        Indices into ``reference``, nearest first (squared Euclidean distance).
+    """
+    return search_tiles(queries, reference, nearest_tiles(queries, reference, k), k)
+
+
+def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+    """Return, for every query, the ``k`` tiles of ``reference`` nearest to it.
+
+    A tile is :data:`NEIGHBOR_TILE` consecutive reference rows (the last one may
+    be shorter); its distance to a query is that of its nearest row. Distances
+    are computed by blocks of :data:`BLOCK` x :data:`BLOCK`, each reduced at once
+    to its tile minima, which a query row gathers in one row of minima per block
+    of queries and reduces to its ``k`` smallest (``torch.topk``) once per block
+    of queries. With ``queries is reference`` only the blocks on and above the
+    diagonal are computed: a block's minima over columns serve its rows, its
+    minima over rows its columns.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_queries, min(k, n_tiles)), dtype int64
+        Tile numbers, in no particular order (all tiles when there are at most ``k``).
+    """
+    n_tiles = -(-len(reference) // NEIGHBOR_TILE)
+    if n_tiles <= k:
+        return torch.arange(n_tiles, device=queries.device).expand(len(queries), -1)
+    symmetric = queries is reference
+    best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
+    tiles = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
+    dist = torch.empty(BLOCK, BLOCK, dtype=queries.dtype, device=queries.device)
+    for i in range(0, len(queries), BLOCK):
+        left = _augmented(queries[i:i + BLOCK], left=True)
+        first = i if symmetric else 0  # the blocks left of the diagonal were seen as columns
+        row_minima = []  # of this block of queries, over the tiles from ``first`` on
+        column_minima = []  # of the reference rows after this block, over its tiles
+        for j in range(first, len(reference), BLOCK):
+            block = dist[:len(left), :min(BLOCK, len(reference) - j)]
+            torch.mm(left, _augmented(reference[j:j + BLOCK], left=False).T, out=block)
+            row_minima.append(_tile_minima(block))
+            if symmetric and j > i:
+                column_minima.append(_tile_minima(block.T))
+        _keep_nearest(best, tiles, slice(i, i + len(left)), torch.cat(row_minima, 1),
+                      first // NEIGHBOR_TILE)
+        if column_minima:
+            _keep_nearest(best, tiles, slice(i + len(left), None), torch.cat(column_minima),
+                          i // NEIGHBOR_TILE)
+    return tiles
+
+
+def _augmented(x: torch.Tensor, left: bool) -> torch.Tensor:
+    """``[x, |x|^2, 1]`` (left) or ``[-2 x, 1, |x|^2]``: their products are squared distances."""
+    sq = (x * x).sum(1, keepdim=True)
+    if left:
+        return torch.cat([x, sq, torch.ones_like(sq)], 1)
+    return torch.cat([-2 * x, torch.ones_like(sq), sq], 1)
+
+
+def _tile_minima(block: torch.Tensor) -> torch.Tensor:
+    """Minimum of every run of :data:`NEIGHBOR_TILE` columns of ``block`` (and of the rest)."""
+    n, width = block.shape
+    whole = width - width % NEIGHBOR_TILE
+    if block.stride(1) == 1:
+        minima = block[:, :whole].reshape(n, -1, NEIGHBOR_TILE).amin(2)
+    else:  # a transposed block: reduce over its contiguous rows' direction
+        minima = block.T[:whole].reshape(-1, NEIGHBOR_TILE, n).amin(1).T
+    if whole < width:
+        minima = torch.cat([minima, block[:, whole:].amin(1, keepdim=True)], 1)
+    return minima
+
+
+def _keep_nearest(best: torch.Tensor, index: torch.Tensor, rows: slice | torch.Tensor,
+                  values: torch.Tensor, offset: int) -> None:
+    """Merge ``values`` (columns ``offset``, ``offset + 1``, ...) into the ``k`` smallest
+    ``best`` of ``rows`` (a slice, or distinct row numbers) and their column numbers
+    ``index``, in place."""
+    k = best.shape[1]
+    if isinstance(rows, slice):
+        old, old_index = best[rows], index[rows]
+    else:  # index_select / index_copy_: several times faster than [rows] on a CPU
+        old, old_index = best.index_select(0, rows), index.index_select(0, rows)
+    top = torch.topk(torch.cat([old, values], 1), k, dim=1, largest=False, sorted=False)
+    kept = old_index.gather(1, top.indices.clamp(max=k - 1))
+    new_index = torch.where(top.indices < k, kept, top.indices + (offset - k))
+    if isinstance(rows, slice):
+        best[rows], index[rows] = top.values, new_index
+    else:
+        best.index_copy_(0, rows, top.values)
+        index.index_copy_(0, rows, new_index)
+
+
+def search_tiles(queries: torch.Tensor, reference: torch.Tensor, tiles: torch.Tensor,
+                 k: int) -> torch.Tensor:
+    """Return the ``k`` nearest reference rows of every query among the rows of its ``tiles``.
+
+    The (query, tile) pairs are grouped by tile, so every tile's rows are read once,
+    for all the queries that chose it, by one matrix product.
+
+    Parameters
+    ----------
+    queries : torch.Tensor of shape (n_queries, d)
+    reference : torch.Tensor of shape (n_reference, d)
+    tiles : torch.Tensor of shape (n_queries, n_chosen), dtype int64
+        Distinct tile numbers per query (from :func:`nearest_tiles`).
+    k : int
+        Number of neighbours; at most the rows in a query's tiles.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_queries, k), dtype int64
+        Indices into ``reference``, nearest first.
     """
     ref_sq = (reference * reference).sum(1)
-    rows = max(1, min(len(queries), BLOCK_DISTANCES // max(1, len(reference))))
-    dist = torch.empty(rows, len(reference), dtype=queries.dtype, device=queries.device)
-    out = torch.empty(len(queries), k, dtype=torch.long, device=queries.device)
-    for start in range(0, len(queries), rows):
-        q = queries[start:start + rows]
-        n = len(q)
-        # |q|^2 is the same for every reference row: it does not change the order
-        torch.addmm(ref_sq, q, reference.T, alpha=-2.0, out=dist[:n])
-        cand = _candidates(dist[:n], k)
-        if cand is None:
-            out[start:start + n] = torch.topk(dist[:n], k, dim=1, largest=False).indices
-        else:
-            top = torch.topk(dist[:n].gather(1, cand), k, dim=1, largest=False).indices
-            out[start:start + n] = cand.gather(1, top)
-    return out
-
-
-def _candidates(dist: torch.Tensor, k: int) -> torch.Tensor | None:
-    """Columns of ``dist`` that hold every row's ``k`` smallest entries, or None.
-
-    Each row is cut into tiles of :data:`NEIGHBOR_TILE` columns. The ``k`` tiles
-    with the smallest minima hold ``k`` entries no larger than the k-th smallest
-    minimum, so every entry among the row's ``k`` smallest lies in one of them
-    (or is tied with the k-th smallest); the columns past the last whole tile are
-    always kept. A row is thus searched in ``k * NEIGHBOR_TILE`` columns instead
-    of all of them, after one cheap minimum per tile (``torch.topk`` cost five
-    to ten times a minimum per entry on the CPUs measured; the Performance page
-    has the timings). None when the rows are too short for that to pay.
-    """
-    n, width = dist.shape
-    n_tiles = width // NEIGHBOR_TILE
-    if n_tiles < 4 * k:
-        return None
-    main = n_tiles * NEIGHBOR_TILE
-    minima = dist[:, :main].view(n, n_tiles, NEIGHBOR_TILE).amin(2)
-    tiles = torch.topk(minima, k, dim=1, largest=False, sorted=False).indices
-    offsets = torch.arange(NEIGHBOR_TILE, device=dist.device)
-    cand = (tiles.unsqueeze(2) * NEIGHBOR_TILE + offsets).view(n, k * NEIGHBOR_TILE)
-    if main < width:
-        tail = torch.arange(main, width, device=dist.device).expand(n, -1)
-        cand = torch.cat([cand, tail], 1)
-    return cand
+    best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
+    index = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
+    pairs = torch.argsort(tiles.reshape(-1), stable=True)
+    ends = torch.bincount(tiles.reshape(-1)).cumsum(0).tolist()
+    start = 0
+    for tile, end in enumerate(ends):
+        if end > start:
+            rows = pairs[start:end] // tiles.shape[1]  # distinct: a query's tiles are
+            cols = slice(tile * NEIGHBOR_TILE, (tile + 1) * NEIGHBOR_TILE)
+            # |q|^2 is the same for every reference row: it does not change the order
+            dist = torch.addmm(ref_sq[cols], queries.index_select(0, rows),
+                                reference[cols].T, alpha=-2.0)
+            _keep_nearest(best, index, rows, dist, tile * NEIGHBOR_TILE)
+            start = end
+    order = torch.argsort(best, dim=1, stable=True)
+    return index.gather(1, order)
 
 
 def propagate(codes: torch.Tensor, neighbors: torch.Tensor, alpha: float,

@@ -400,9 +400,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if options.propagation_alpha > 0:
                 propagation = EmbeddingPropagation(options.propagation_alpha,
                                                    options.n_neighbors, self.propagation_steps)
-                graph_codes = torch.from_numpy(latent_means(net, data.X))
+                # the graph is searched on the training device
+                graph_codes = torch.from_numpy(latent_means(net, data.X)).to(options.device)
                 if return_codes:
-                    codes = propagation.fit_transform(graph_codes)[: data.n_given].numpy()
+                    codes = propagation.fit_transform(graph_codes)[: data.n_given].cpu().numpy()
                 else:
                     propagation.fit(graph_codes)
             elif return_codes:
