@@ -178,6 +178,7 @@ def test_saved_model_holds_no_optimizer_state(blobs, fast_params):
     X, _ = blobs
     vae = VAETransformer(**fast_params).fit(X)
     assert vae.net_.optimizer_.state_dict()["state"] == {}
+    assert all(p.grad is None for p in vae.net_.module_.parameters())  # nor gradients
     size = len(pickle.dumps(vae))
     n_weights = sum(p.numel() for p in vae.net_.module_.parameters())
     # Adam would add two float32 moments per weight

@@ -397,7 +397,8 @@ def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> V
     stream on the CPU (a generator of the training device elsewhere), and the
     batch iterator has its own: torch's global random state is neither read nor
     changed, so fits in threads equal serial fits bit for bit. Adam's moment
-    estimates are dropped after training (inference never uses them).
+    estimates and the last batch's gradients are dropped after training
+    (inference never uses them).
 
     Raises
     ------
@@ -418,6 +419,7 @@ def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> V
     finally:
         module.noise_generator = None
     net.optimizer_.state.clear()
+    net.optimizer_.zero_grad(set_to_none=True)
     return net
 
 

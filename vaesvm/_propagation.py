@@ -167,25 +167,23 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
     if n_tiles <= k:
         return torch.arange(n_tiles, device=queries.device).expand(len(queries), -1)
     symmetric = queries is reference
+    per_block = BLOCK // NEIGHBOR_TILE  # BLOCK is a multiple of NEIGHBOR_TILE
     best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
     tiles = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
-    dist = torch.empty(BLOCK, BLOCK, dtype=queries.dtype, device=queries.device)
+    new = {"dtype": queries.dtype, "device": queries.device}
+    dist = torch.empty(min(BLOCK, len(queries)), min(BLOCK, len(reference)), **new)
+    minima = torch.empty(len(dist), k + per_block, **new)  # k columns for _keep_nearest
     for i in range(0, len(queries), BLOCK):
         left = _augmented(queries[i:i + BLOCK], left=True)
+        rows = slice(i, i + len(left))
         first = i if symmetric else 0  # the blocks left of the diagonal were seen as columns
-        row_minima = []  # of this block of queries, over the tiles from ``first`` on
-        column_minima = []  # of the reference rows after this block, over its tiles
         for j in range(first, len(reference), BLOCK):
             block = dist[:len(left), :min(BLOCK, len(reference) - j)]
             torch.mm(left, _augmented(reference[j:j + BLOCK], left=False).T, out=block)
-            row_minima.append(_tile_minima(block))
-            if symmetric and j > i:
-                column_minima.append(_tile_minima(block.T))
-        _keep_nearest(best, tiles, slice(i, i + len(left)), torch.cat(row_minima, 1),
-                      first // NEIGHBOR_TILE)
-        if column_minima:
-            _keep_nearest(best, tiles, slice(i + len(left), None), torch.cat(column_minima),
-                          i // NEIGHBOR_TILE)
+            _keep_nearest(best, tiles, rows, _tile_minima(block, minima), j // NEIGHBOR_TILE)
+            if symmetric and j > i:  # the same distances, seen from the block's columns
+                _keep_nearest(best, tiles, slice(j, j + block.shape[1]),
+                              _tile_minima(block.T, minima), i // NEIGHBOR_TILE)
     return tiles
 
 
@@ -197,30 +195,43 @@ def _augmented(x: torch.Tensor, left: bool) -> torch.Tensor:
     return torch.cat([-2 * x, torch.ones_like(sq), sq], 1)
 
 
-def _tile_minima(block: torch.Tensor) -> torch.Tensor:
-    """Minimum of every run of :data:`NEIGHBOR_TILE` columns of ``block`` (and of the rest)."""
+def _tile_minima(block: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
+    """Minimum of every run of :data:`NEIGHBOR_TILE` columns of ``block``, after ``k`` columns.
+
+    The columns after the last whole run make one more (shorter) run. The minima
+    are written to ``buffer`` after its first ``k`` columns (``buffer`` has
+    ``k + BLOCK // NEIGHBOR_TILE`` of them), which :func:`_keep_nearest` fills;
+    returns the view of ``buffer`` that holds the ``k`` columns and the minima.
+    """
     n, width = block.shape
+    k = buffer.shape[1] - BLOCK // NEIGHBOR_TILE
     whole = width - width % NEIGHBOR_TILE
+    runs = whole // NEIGHBOR_TILE
+    out = buffer[:n, :k + -(-width // NEIGHBOR_TILE)]
     if block.stride(1) == 1:
-        minima = block[:, :whole].reshape(n, -1, NEIGHBOR_TILE).amin(2)
-    else:  # a transposed block: reduce over its contiguous rows' direction
-        minima = block.T[:whole].reshape(-1, NEIGHBOR_TILE, n).amin(1).T
+        torch.amin(block[:, :whole].reshape(n, runs, NEIGHBOR_TILE), 2, out=out[:, k:k + runs])
+    else:  # a transposed block: reduce along its rows, the contiguous direction (an
+        # out= that is transposed too made amin 10x slower than this copy)
+        out[:, k:k + runs] = block.T[:whole].reshape(runs, NEIGHBOR_TILE, n).amin(1).T
     if whole < width:
-        minima = torch.cat([minima, block[:, whole:].amin(1, keepdim=True)], 1)
-    return minima
+        torch.amin(block[:, whole:], 1, keepdim=True, out=out[:, k + runs:])
+    return out
 
 
 def _keep_nearest(best: torch.Tensor, index: torch.Tensor, rows: slice | torch.Tensor,
-                  values: torch.Tensor, offset: int) -> None:
-    """Merge ``values`` (columns ``offset``, ``offset + 1``, ...) into the ``k`` smallest
-    ``best`` of ``rows`` (a slice, or distinct row numbers) and their column numbers
-    ``index``, in place."""
+                  candidates: torch.Tensor, offset: int) -> None:
+    """Keep the ``k`` smallest of ``best`` and ``candidates`` for ``rows``, in place.
+
+    ``candidates`` holds ``k`` scratch columns and then the values of columns
+    ``offset``, ``offset + 1``, ... for the ``rows`` (a slice, or distinct row
+    numbers); ``best`` and the column numbers ``index`` of those rows are updated.
+    """
     k = best.shape[1]
     if isinstance(rows, slice):
-        old, old_index = best[rows], index[rows]
+        candidates[:, :k], old_index = best[rows], index[rows]
     else:  # index_select / index_copy_: several times faster than [rows] on a CPU
-        old, old_index = best.index_select(0, rows), index.index_select(0, rows)
-    top = torch.topk(torch.cat([old, values], 1), k, dim=1, largest=False, sorted=False)
+        candidates[:, :k], old_index = best.index_select(0, rows), index.index_select(0, rows)
+    top = torch.topk(candidates, k, dim=1, largest=False, sorted=False)
     kept = old_index.gather(1, top.indices.clamp(max=k - 1))
     new_index = torch.where(top.indices < k, kept, top.indices + (offset - k))
     if isinstance(rows, slice):
@@ -262,9 +273,11 @@ def search_tiles(queries: torch.Tensor, reference: torch.Tensor, tiles: torch.Te
             rows = pairs[start:end] // tiles.shape[1]  # distinct: a query's tiles are
             cols = slice(tile * NEIGHBOR_TILE, (tile + 1) * NEIGHBOR_TILE)
             # |q|^2 is the same for every reference row: it does not change the order
-            dist = torch.addmm(ref_sq[cols], queries.index_select(0, rows),
-                                reference[cols].T, alpha=-2.0)
-            _keep_nearest(best, index, rows, dist, tile * NEIGHBOR_TILE)
+            candidates = torch.empty(len(rows), k + len(ref_sq[cols]), dtype=queries.dtype,
+                                     device=queries.device)
+            torch.addmm(ref_sq[cols], queries.index_select(0, rows), reference[cols].T,
+                        alpha=-2.0, out=candidates[:, k:])
+            _keep_nearest(best, index, rows, candidates, tile * NEIGHBOR_TILE)
             start = end
     order = torch.argsort(best, dim=1, stable=True)
     return index.gather(1, order)
