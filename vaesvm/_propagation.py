@@ -172,7 +172,11 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
     tiles = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
     new = {"dtype": queries.dtype, "device": queries.device}
     dist = torch.empty(min(BLOCK, len(queries)), min(BLOCK, len(reference)), **new)
-    minima = torch.empty(len(dist), k + per_block, **new)  # k columns for _keep_nearest
+    # tile minima after k columns that _keep_nearest fills: of a block of queries over
+    # every tile (one merge per block of queries: a topk per row and block cost 1.2x
+    # the search), and of one block's columns over its rows' tiles
+    row_minima = torch.empty(len(dist), k + n_tiles, **new)
+    column_minima = torch.empty(dist.shape[1], k + per_block, **new) if symmetric else None
     for i in range(0, len(queries), BLOCK):
         left = _augmented(queries[i:i + BLOCK], left=True)
         rows = slice(i, i + len(left))
@@ -180,10 +184,16 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
         for j in range(first, len(reference), BLOCK):
             block = dist[:len(left), :min(BLOCK, len(reference) - j)]
             torch.mm(left, _augmented(reference[j:j + BLOCK], left=False).T, out=block)
-            _keep_nearest(best, tiles, rows, _tile_minima(block, minima), j // NEIGHBOR_TILE)
+            _tile_minima(block, row_minima[:len(left), k + j // NEIGHBOR_TILE:])
             if symmetric and j > i:  # the same distances, seen from the block's columns
-                _keep_nearest(best, tiles, slice(j, j + block.shape[1]),
-                              _tile_minima(block.T, minima), i // NEIGHBOR_TILE)
+                width = k + -(-len(left) // NEIGHBOR_TILE)
+                candidates = column_minima[:block.shape[1], :width]
+                _tile_minima(block.T, candidates[:, k:])
+                _keep_nearest(best, tiles, slice(j, j + block.shape[1]), candidates,
+                              i // NEIGHBOR_TILE)
+        # the k columns before the first tile searched take the best so far
+        start = first // NEIGHBOR_TILE
+        _keep_nearest(best, tiles, rows, row_minima[:len(left), start:], start)
     return tiles
 
 
@@ -195,27 +205,22 @@ def _augmented(x: torch.Tensor, left: bool) -> torch.Tensor:
     return torch.cat([-2 * x, torch.ones_like(sq), sq], 1)
 
 
-def _tile_minima(block: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
-    """Minimum of every run of :data:`NEIGHBOR_TILE` columns of ``block``, after ``k`` columns.
+def _tile_minima(block: torch.Tensor, out: torch.Tensor) -> None:
+    """Write the minimum of every run of :data:`NEIGHBOR_TILE` columns of ``block`` to ``out``.
 
-    The columns after the last whole run make one more (shorter) run. The minima
-    are written to ``buffer`` after its first ``k`` columns (``buffer`` has
-    ``k + BLOCK // NEIGHBOR_TILE`` of them), which :func:`_keep_nearest` fills;
-    returns the view of ``buffer`` that holds the ``k`` columns and the minima.
+    The columns after the last whole run make one more (shorter) run; ``out``
+    (``block``'s rows, at least as many columns as runs) may be a strided view.
     """
     n, width = block.shape
-    k = buffer.shape[1] - BLOCK // NEIGHBOR_TILE
     whole = width - width % NEIGHBOR_TILE
     runs = whole // NEIGHBOR_TILE
-    out = buffer[:n, :k + -(-width // NEIGHBOR_TILE)]
     if block.stride(1) == 1:
-        torch.amin(block[:, :whole].reshape(n, runs, NEIGHBOR_TILE), 2, out=out[:, k:k + runs])
+        torch.amin(block[:, :whole].reshape(n, runs, NEIGHBOR_TILE), 2, out=out[:, :runs])
     else:  # a transposed block: reduce along its rows, the contiguous direction (an
         # out= that is transposed too made amin 10x slower than this copy)
-        out[:, k:k + runs] = block.T[:whole].reshape(runs, NEIGHBOR_TILE, n).amin(1).T
+        out[:, :runs] = block.T[:whole].reshape(runs, NEIGHBOR_TILE, n).amin(1).T
     if whole < width:
-        torch.amin(block[:, whole:], 1, keepdim=True, out=out[:, k + runs:])
-    return out
+        torch.amin(block[:, whole:], 1, keepdim=True, out=out[:, runs:runs + 1])
 
 
 def _keep_nearest(best: torch.Tensor, index: torch.Tensor, rows: slice | torch.Tensor,
