@@ -17,9 +17,9 @@
    and to ``transform`` (10,000 new codes), as multiples of that encoder pass; the graph
    also as a fraction of the default epoch of item 1d (at the default precision).
 4. Peak memory of ``fit`` on 70,000 x 784 float32, in a fresh subprocess: the M1 model
-   and the default model (100 labels, propagation graph included; and without it); the
-   same first fit on 3,000 images (what a process pays once, for torch's kernels and
-   buffers), and a fit on 70,000 after a warm-up fit on 3,000 in the same process.
+   and the default model (100 labels, propagation graph included; and without it); and
+   the same first fit on 3,000 images (what a process pays once, for torch's kernels
+   and buffers, whatever the data).
 5. ``GridSearchCV``: 2 VAE settings x 4 SVC settings x 3 folds with and without
    ``Pipeline(memory=...)`` (VAE fits counted), and ``n_jobs=1`` vs ``n_jobs=2``.
 
@@ -247,13 +247,10 @@ X = np.concatenate([d.X_train, d.X_test])
 y = np.full(len(X), -1)
 y[:100] = d.y_train[:100]  # 100 labels (the default model's semi-supervised fit)
 del d
-model, rows, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "warm"
+model, rows = sys.argv[1], int(sys.argv[2])
 params = {"M1": dict(M1_PARAMS), "default": {},
           "default, propagation off": {"propagation_alpha": 0.0}}[model]
 y = None if model == "M1" else y
-if warm:  # one fit on 3,000 images first: torch's kernels and buffers are then in place
-    VAETransformer(max_epochs=1, device="cpu", random_state=0, **params).fit(
-        X[:3000], None if y is None else y[:3000])
 vae = VAETransformer(max_epochs=1, device="cpu", random_state=0, **params)
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to now
 before = kib("VmRSS")
@@ -262,19 +259,15 @@ print(X[:rows].nbytes / 2**20, before / 1024, kib("VmHWM") / 1024)
 """
 
 
-def fit_memory(model: str, rows: int = 70000, warm: bool = False
-               ) -> tuple[float, float, float]:
+def fit_memory(model: str, rows: int = 70000) -> tuple[float, float, float]:
     """Data MiB, RSS before fit MiB, peak RSS during fit MiB (fresh process).
 
     ``model``: ``"M1"`` (the plain VAE, no labels), ``"default"`` (the default
     ``VAETransformer`` with 100 labels, propagation graph included) or
     ``"default, propagation off"`` (the same without the graph). ``rows``: the
-    first rows of the 70,000 Fashion-MNIST images. ``warm``: measure a second
-    fit, after one on 3,000 images in the same process (what each further fit
-    of a long-lived process adds), instead of the process's first.
+    first rows of the 70,000 Fashion-MNIST images.
     """
-    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model, str(rows),
-                          "warm" if warm else "cold"],
+    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model, str(rows)],
                          capture_output=True, text=True, check=True).stdout.split()
     return tuple(float(v) for v in out)
 
@@ -414,11 +407,10 @@ def main() -> None:
     for model in ("M1", "default", "default, propagation off"):
         data_mib, before, peak_rss = fit_memory(model)
         small = fit_memory(model, rows=3000)
-        warm = fit_memory(model, warm=True)
         print(f"[4] {model} fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "
               f"{before:.0f} MiB, peak during fit {peak_rss:.0f} MiB, added by fit "
-              f"{peak_rss - before:.0f} MiB | on 3000 images {small[2] - small[1]:.0f} MiB | "
-              f"70000 after a warm-up fit {warm[2] - warm[1]:.0f} MiB", flush=True)
+              f"{peak_rss - before:.0f} MiB | on 3000 images {small[2] - small[1]:.0f} MiB",
+              flush=True)
 
     if args.skip_grid:
         return
