@@ -23,10 +23,11 @@ import torch
 __all__ = ["EmbeddingPropagation", "nearest_neighbors", "nearest_tiles", "propagate",
            "search_tiles", "smooth"]
 
-#: Rows and columns of one block of distances: 2048 x 2048 float32 (16 MiB) is written
-#: by a matrix product and read by the tile minima while it is still in a CPU's
-#: last-level cache, and it is all the memory the search needs beyond its
-#: (n_queries x n_tiles / n_blocks) minima (see the Performance page).
+#: Rows and columns of one block of distances (a multiple of :data:`NEIGHBOR_TILE`):
+#: 2048 x 2048 float32 (16 MiB) is written by a matrix product and read by the tile
+#: minima while it is still in a CPU's last-level cache. The search holds one block,
+#: the tile minima of one block of queries (BLOCK x (k + n_tiles)) and every query's
+#: k best tiles: 37 MiB for 70,000 codes (see the Performance page).
 BLOCK = 2048
 
 #: Reference rows per tile of the neighbour search: the first pass keeps, for every
@@ -151,12 +152,22 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
 
     A tile is :data:`NEIGHBOR_TILE` consecutive reference rows (the last one may
     be shorter); its distance to a query is that of its nearest row. Distances
-    are computed by blocks of :data:`BLOCK` x :data:`BLOCK`, each reduced at once
-    to its tile minima, which a query row gathers in one row of minima per block
-    of queries and reduces to its ``k`` smallest (``torch.topk``) once per block
-    of queries. With ``queries is reference`` only the blocks on and above the
-    diagonal are computed: a block's minima over columns serve its rows, its
-    minima over rows its columns.
+    are computed by blocks of :data:`BLOCK` x :data:`BLOCK` and each block is
+    reduced at once to its tile minima. The minima of a block of queries over
+    all tiles are reduced to every query's ``k`` smallest (``torch.topk``) once
+    per block of queries. With ``queries is reference`` only the blocks on and
+    above the diagonal are computed: a block's minima over its columns serve its
+    rows, and its minima over its rows serve its columns (merged into those
+    queries' ``k`` best right away).
+
+    Parameters
+    ----------
+    queries : torch.Tensor of shape (n_queries, d)
+        Query points; ``reference`` itself for the graph of ``reference``.
+    reference : torch.Tensor of shape (n_reference, d)
+        Reference points, on the same device.
+    k : int
+        Number of tiles (the number of neighbours sought).
 
     Returns
     -------
@@ -256,7 +267,9 @@ def search_tiles(queries: torch.Tensor, reference: torch.Tensor, tiles: torch.Te
     Parameters
     ----------
     queries : torch.Tensor of shape (n_queries, d)
+        Query points.
     reference : torch.Tensor of shape (n_reference, d)
+        Reference points, on the same device.
     tiles : torch.Tensor of shape (n_queries, n_chosen), dtype int64
         Distinct tile numbers per query (from :func:`nearest_tiles`).
     k : int
