@@ -9,7 +9,8 @@
    unlabeled: conv encoder, 64 labeled rows added to every batch, shifts and flips,
    denoising target, classifier head) vs. a bare loop of the identical model,
    augmentation and loss, in float32 and under bfloat16 autocast; and each as a
-   multiple of the bare float32 M1 epoch of item 1 (batch 256).
+   multiple of the bare float32 M1 epoch of item 1 (batch 256), timed again in the
+   same interleaved loop.
 2. Achieved training FLOP/s (matmul and convolution FLOPs of the model) as a fraction
    of this machine's float32 ``torch.mm`` rate, measured here.
 3. ``transform`` throughput (without propagation) vs. a bare ``torch.no_grad()``
@@ -293,13 +294,15 @@ def grid_search(X_lab, y_lab, X_unl, *, memory=None, n_jobs=None
     return (trainings.call_count if in_process else None), seconds
 
 
-def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
-                   m1_bare: float | None, m1_unfused: float | None) -> dict[str, float]:
+def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float
+                   ) -> dict[str, float]:
     """Item 1d (and its FLOP/s, item 2d): the default model, float32 and bfloat16.
 
-    ``m1_bare``, ``m1_unfused``: the bare float32 M1 epoch of item 1 (batch 256)
-    with Adam as ``fit`` runs it and with plain Adam, when measured. Returns the
-    median ``VAETransformer`` epoch per precision.
+    Every repeat also times the bare float32 M1 loop of item 1 at the default
+    batch size (with Adam as ``fit`` runs it and, where that is the fused kernel,
+    with plain Adam), so the default epoch is compared with M1 epochs measured
+    next to it rather than minutes earlier. Returns the median ``VAETransformer``
+    epoch per precision.
     """
     lab = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
     y = np.full(len(X), -1)
@@ -316,17 +319,23 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float,
     precisions = ["float32", "bfloat16"]
     times: dict[tuple[str, str], list[float]] = {(p, k): [] for p in precisions
                                                  for k in ("bare", "vaesvm")}
+    m1: dict[bool, list[float]] = {FUSED: [], False: []}
     for rep in range(repeats):
+        for fused in m1:
+            m1[fused].append(bare_epoch(X_t, DEFAULTS["batch_size"], rep, fused=fused))
         for p in precisions:
             times[p, "bare"].append(bare_default_epoch(X_t, y_t, rep, p, label_weight,
                                                        kl_weight))
             times[p, "vaesvm"].append(vaesvm_default_epoch(X, y, rep, p))
+    m1_bare, m1_unfused = statistics.median(m1[FUSED]), statistics.median(m1[False])
+    print(f"[1d] bare float32 M1 epoch in the same loop: {m1_bare:6.2f} s"
+          + (f" (plain Adam {m1_unfused:6.2f} s)" if FUSED else ""), flush=True)
     epochs = {}
     for p in precisions:
         b, o = statistics.median(times[p, "bare"]), statistics.median(times[p, "vaesvm"])
         epochs[p] = o
-        versus = f" | {o / m1_bare:.2f}x the bare float32 M1 epoch" if m1_bare else ""
-        if m1_unfused:
+        versus = f" | {o / m1_bare:.2f}x the bare float32 M1 epoch"
+        if FUSED:
             versus += f" ({o / m1_unfused:.2f}x with plain Adam)"
         print(f"[1d] default epoch, {p:8s}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
               f"ratio {o / b:.3f}{versus}")
@@ -359,7 +368,6 @@ def main() -> None:
     flops = train_flops_per_sample(VAE(X.shape[1])) * len(X)
     print(f"[2] float32 torch.mm 4096^3: {peak / 1e9:.1f} GFLOP/s; M1 model: "
           f"{flops / 1e9:.1f} GFLOP per 60k-image training epoch")
-    m1_bare, m1_unfused = {}, None
     for bs in args.batch_sizes:
         # plain Adam's bare loop too, at the default batch size, when fit runs the fused one
         unfused = FUSED and bs == DEFAULTS["batch_size"]
@@ -371,18 +379,16 @@ def main() -> None:
             if unfused:
                 times["unfused"].append(bare_epoch(X_t, bs, rep, fused=False))
         b, o, d = (statistics.median(times[k]) for k in ("bare", "vaesvm", "dataloader"))
-        m1_bare[bs] = b
         print(f"[1] epoch, batch {bs:5d}: bare loop {b:6.2f} s | VAETransformer {o:6.2f} s, "
               f"ratio {o / b:.3f} | skorch DataLoader {d:6.2f} s, ratio {d / b:.3f}")
         if unfused:
-            m1_unfused = statistics.median(times["unfused"])
+            plain = statistics.median(times["unfused"])
             print(f"[1] epoch, batch {bs:5d}: bare loop with plain (unfused) Adam "
-                  f"{m1_unfused:6.2f} s, {m1_unfused / b:.3f}x the bare loop above")
+                  f"{plain:6.2f} s, {plain / b:.3f}x the bare loop above")
         print(f"[2] batch {bs:5d}: VAETransformer {flops / o / 1e9:6.1f} GFLOP/s = "
               f"{flops / o / peak:.0%} of torch.mm (bare loop {flops / b / peak:.0%})",
               flush=True)
-    epochs = default_epochs(X, data.y_train, args.repeats, peak,
-                            m1_bare.get(DEFAULTS["batch_size"]), m1_unfused)
+    epochs = default_epochs(X, data.y_train, args.repeats, peak)
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
     vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
