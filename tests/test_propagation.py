@@ -174,3 +174,31 @@ def test_fit_transform_encodes_once_and_matches_fit_then_transform(blobs, fast_p
     vae = VAETransformer(**fast_params).fit(X[:150], y[:150], X_unlabeled=X[150:])
     assert Z.shape == (150, 2)
     np.testing.assert_allclose(Z, vae.transform(X[:150]), rtol=1e-5, atol=1e-6)
+
+
+def test_graph_is_searched_on_the_training_device(blobs, fast_params, monkeypatch):
+    """fit hands the codes to the search on ``device_``; the fitted codes live in host memory."""
+    import vaesvm._propagation as prop
+
+    devices = []
+    search = prop.nearest_neighbors
+    monkeypatch.setattr(prop, "nearest_neighbors",
+                        lambda q, r, k: devices.append((q.device, q is r)) or search(q, r, k))
+    X, _ = blobs
+    vae = VAETransformer(**fast_params).fit(X)
+    assert devices == [(torch.device(vae.device_), True)]  # one graph, each distance once
+    assert isinstance(vae.propagation_.codes_, np.ndarray)
+    assert isinstance(vae.propagation_.propagated_, np.ndarray)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_neighbor_search_on_cuda_matches_the_cpu():
+    R = torch.from_numpy(np.random.RandomState(4).randn(5000, 20).astype(np.float32))
+    cpu = nearest_neighbors(R, R, 10)
+    R_gpu = R.cuda()
+    gpu = nearest_neighbors(R_gpu, R_gpu, 10).cpu()
+    # the same neighbour sets (ties and float32 rounding aside, as on the CPU)
+    same = (gpu.sort(1).values == cpu.sort(1).values).all(1).float().mean().item()
+    assert same > 0.999
+    queries = nearest_neighbors(R_gpu[:100].clone(), R_gpu, 10).cpu()  # not the graph
+    assert (queries.sort(1).values == gpu[:100].sort(1).values).all(1).float().mean() > 0.99
