@@ -202,3 +202,9 @@ def test_neighbor_search_on_cuda_matches_the_cpu():
     assert same > 0.999
     queries = nearest_neighbors(R_gpu[:100].clone(), R_gpu, 10).cpu()  # not the graph
     assert (queries.sort(1).values == gpu[:100].sort(1).values).all(1).float().mean() > 0.99
+
+
+def test_nearest_neighbors_refuses_more_neighbours_than_rows():
+    R = torch.zeros(5, 2)
+    with pytest.raises(ValueError, match="k=6 neighbours among 5 reference rows"):
+        nearest_neighbors(R, R, 6)

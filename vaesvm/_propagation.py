@@ -144,6 +144,9 @@ def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) ->
     torch.Tensor of shape (n_queries, k), dtype int64
         Indices into ``reference``, nearest first (squared Euclidean distance).
     """
+    if not 1 <= k <= len(reference):
+        raise ValueError(f"k={k} neighbours among {len(reference)} reference rows: "
+                         "k must be between 1 and the number of reference rows.")
     return search_tiles(queries, reference, nearest_tiles(queries, reference, k), k)
 
 
