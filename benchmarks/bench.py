@@ -74,7 +74,7 @@ def bare_epoch(X: torch.Tensor, batch_size: int, seed: int, fused: bool = FUSED)
     start = time.perf_counter()
     perm = torch.randperm(len(X))
     for a in range(0, len(X), batch_size):
-        xb = X[perm[a:a + batch_size]]
+        xb = X.index_select(0, perm[a:a + batch_size])  # as fit gathers a batch
         optimizer.zero_grad()
         loss = criterion(*model.elbo_terms(xb, model(xb)))
         loss.backward()
@@ -146,7 +146,7 @@ def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: s
     for a in range(0, len(X), batch):
         idx = torch.cat([perm[a:a + batch], labeled[torch.randint(0, len(labeled), (extra,),
                                                                   generator=gen)]])
-        xb, yb = X[idx], y[idx]
+        xb, yb = X.index_select(0, idx), y.index_select(0, idx)
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             outputs = model(augment(xb, gen))

