@@ -116,6 +116,20 @@ DEFAULTS = VAETransformer().get_params()
 IMAGE_SHAPE = (1, 28, 28)
 
 
+def default_targets(y_all: np.ndarray) -> np.ndarray:
+    """``y_all`` with :data:`DEFAULT_LABELS` labels kept (a stratified draw) and -1 elsewhere."""
+    labeled = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
+    y = np.full(len(y_all), -1)
+    y[labeled] = y_all[labeled]
+    return y
+
+
+def encoder_vae(X: np.ndarray) -> VAETransformer:
+    """The M1 VAE of items 3 and 3b: one epoch on 2,048 images, propagation off."""
+    return VAETransformer(max_epochs=1, device="cpu", random_state=0,
+                          propagation_alpha=0.0).fit(X[:2048])
+
+
 def default_vae(seed: int, precision: str) -> VAETransformer:
     """The default ``VAETransformer`` for one epoch, propagation off (timed in [3b])."""
     return VAETransformer(max_epochs=1, device="cpu", random_state=seed, precision=precision,
@@ -304,17 +318,16 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float
     next to it rather than minutes earlier. Returns the median ``VAETransformer``
     epoch per precision.
     """
-    lab = make_semi_supervised_split(y_all, DEFAULT_LABELS, random_state=0)[0]
-    y = np.full(len(X), -1)
-    y[lab] = y_all[lab]
-    label_weight = resolve_label_weight("auto", len(lab))
+    y = default_targets(y_all)
+    n_labeled = int((y >= 0).sum())
+    label_weight = resolve_label_weight("auto", n_labeled)
     kl_weight = KLWarmup(1.0, DEFAULTS["kl_warmup_epochs"]).weight_at(0)  # first epoch
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=IMAGE_SHAPE)
     # every batch gets labeled_batch_size extra labeled rows
     rows = len(X) + DEFAULTS["labeled_batch_size"] * -(-len(X) // DEFAULTS["batch_size"])
     flops = train_flops_per_sample(model) * rows
-    print(f"[1d] default model: {len(lab)} labels + {len(X) - len(lab)} unlabeled, "
+    print(f"[1d] default model: {n_labeled} labels + {len(X) - n_labeled} unlabeled, "
           f"{rows} rows per epoch, {flops / 1e9:.1f} GFLOP per epoch", flush=True)
     precisions = ["float32", "bfloat16"]
     times: dict[tuple[str, str], list[float]] = {(p, k): [] for p in precisions
@@ -391,8 +404,7 @@ def main() -> None:
     epochs = default_epochs(X, data.y_train, args.repeats, peak)
 
     # the encoder pass itself: embedding propagation is timed separately ([3b])
-    vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
-                         propagation_alpha=0.0).fit(X[:2048])
+    vae = encoder_vae(X)
     bare, ours = [], []
     for _ in range(args.repeats):
         bare.append(bare_transform(vae.net_.module_, X_t, 4096))

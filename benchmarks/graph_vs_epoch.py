@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import numpy as np
-
 import bench
-from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
+from vaesvm import load_fashion_mnist
 from vaesvm._options import resolve_precision
 
 
@@ -28,13 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     data = load_fashion_mnist()
     X = data.X_train
-    labeled = make_semi_supervised_split(data.y_train, bench.DEFAULT_LABELS, random_state=0)[0]
-    y = np.full(len(X), -1)
-    y[labeled] = data.y_train[labeled]
+    y = bench.default_targets(data.y_train)
     precision = resolve_precision(bench.DEFAULTS["precision"], "cpu")
-    # the codes of bench.py's item 3b: a 1-epoch M1 fit on 2,048 images
-    vae = VAETransformer(max_epochs=1, device="cpu", random_state=0,
-                         propagation_alpha=0.0).fit(X[:2048])
+    vae = bench.encoder_vae(X)  # the codes of bench.py's item 3b
     epochs, graphs = [], []
     for rep in range(args.repeats):
         epochs.append(bench.vaesvm_default_epoch(X, y, rep, precision))
