@@ -182,8 +182,7 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
         return torch.arange(n_tiles, device=queries.device).expand(len(queries), -1)
     symmetric = queries is reference
     per_block = BLOCK // NEIGHBOR_TILE  # BLOCK is a multiple of NEIGHBOR_TILE
-    best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
-    tiles = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
+    best, tiles = _no_nearest(queries, k)
     new = {"dtype": queries.dtype, "device": queries.device}
     dist = torch.empty(min(BLOCK, len(queries)), min(BLOCK, len(reference)), **new)
     # tile minima after k columns that _keep_nearest fills: of a block of queries over
@@ -237,6 +236,12 @@ def _tile_minima(block: torch.Tensor, out: torch.Tensor) -> None:
         torch.amin(block[:, whole:], 1, keepdim=True, out=out[:, runs:runs + 1])
 
 
+def _no_nearest(queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The state :func:`_keep_nearest` updates: k values (inf) and k column numbers per query."""
+    best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
+    return best, torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
+
+
 def _keep_nearest(best: torch.Tensor, index: torch.Tensor, rows: slice | torch.Tensor,
                   candidates: torch.Tensor, offset: int) -> None:
     """Keep the ``k`` smallest of ``best`` and ``candidates`` for ``rows``, in place.
@@ -284,8 +289,7 @@ def search_tiles(queries: torch.Tensor, reference: torch.Tensor, tiles: torch.Te
         Indices into ``reference``, nearest first.
     """
     ref_sq = (reference * reference).sum(1)
-    best = torch.full((len(queries), k), torch.inf, dtype=queries.dtype, device=queries.device)
-    index = torch.zeros(len(queries), k, dtype=torch.long, device=queries.device)
+    best, index = _no_nearest(queries, k)
     pairs = torch.argsort(tiles.reshape(-1), stable=True)
     ends = torch.bincount(tiles.reshape(-1)).cumsum(0).tolist()
     start = 0
@@ -293,8 +297,9 @@ def search_tiles(queries: torch.Tensor, reference: torch.Tensor, tiles: torch.Te
         if end > start:
             rows = pairs[start:end] // tiles.shape[1]  # distinct: a query's tiles are
             cols = slice(tile * NEIGHBOR_TILE, (tile + 1) * NEIGHBOR_TILE)
+            width = min(NEIGHBOR_TILE, len(reference) - tile * NEIGHBOR_TILE)
             # |q|^2 is the same for every reference row: it does not change the order
-            candidates = torch.empty(len(rows), k + len(ref_sq[cols]), dtype=queries.dtype,
+            candidates = torch.empty(len(rows), k + width, dtype=queries.dtype,
                                      device=queries.device)
             torch.addmm(ref_sq[cols], queries.index_select(0, rows), reference[cols].T,
                         alpha=-2.0, out=candidates[:, k:])
