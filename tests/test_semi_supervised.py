@@ -195,3 +195,53 @@ def test_auto_label_weight_is_the_resolved_number(blobs, fast_params):
     assert same.label_weight_ == 0.3
     assert VAETransformer(**fast_params).fit(X).label_weight_ == 0.0
     assert VAETransformer(label_weight=0, **fast_params).fit(X, y).label_weight_ == 0.0
+
+
+def test_added_labeled_rows_are_encoded_but_not_reconstructed():
+    X = torch.rand(40, 64)
+    y = torch.full((40,), -1)
+    y[:5] = torch.arange(5)
+    batches = list(TensorBatchIterator(TensorDataset(X, y), batch_size=16, shuffle=True,
+                                       seed=0, labeled_batch_size=4))
+    assert [len(xb["X"]) for xb, _ in batches] == [20, 20, 12]  # 16 + 4, 16 + 4, 8 + 4
+    for xb, yb in batches:
+        decoded = xb["decoded"]
+        assert decoded.device.type == "cpu" and decoded.dtype == torch.bool
+        # the shuffled rows first, decoded; the 4 labeled rows drawn for the head last
+        assert decoded.tolist() == [True] * (len(decoded) - 4) + [False] * 4
+        assert (yb[-4:] >= 0).all()
+        assert xb["target"] is xb["X"]  # no augmentation: the input is the target
+    # every row of the data is reconstructed once per epoch, the added rows never
+    seen = torch.cat([xb["target"][xb["decoded"]] for xb, _ in batches])
+    assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, X.tolist()))
+    # the earlier objective (kept for the validation record) reconstructs every row
+    earlier = TensorBatchIterator(TensorDataset(X, y), batch_size=16, shuffle=True, seed=0,
+                                  labeled_batch_size=4, reconstruct_labeled=True)
+    for (xb, _), (eb, _) in zip(batches, earlier):
+        assert torch.equal(xb["X"], eb)
+
+
+def test_only_the_decoded_rows_enter_the_elbo(fast_params):
+    rng = np.random.RandomState(0)
+    X = rng.rand(96, 64).astype(np.float32)
+    y = np.repeat([0, 1, -1], 32)
+    net = VAETransformer(**fast_params).fit(X, y).net_
+    net.module_.eval()  # z = mu: deterministic outputs
+    x, y_true = torch.from_numpy(X[:12]), torch.from_numpy(y[:12])
+    batch = {"X": x, "target": x, "decoded": torch.arange(12) < 8}
+    out, mu, logvar = net.infer(batch)
+    assert out.shape == (8, 64) and mu.shape == logvar.shape == (12, 2)
+    torch.testing.assert_close(out, net.module_.decode(net.module_.encode(x[:8])[0]))
+    loss = net.get_loss((out, mu, logvar), y_true, X=batch)
+    rec, kl = net.module_.elbo_terms(x[:8], (out, mu[:8], logvar[:8]))
+    classification = torch.nn.functional.cross_entropy(net.module_.classify(mu), y_true)
+    torch.testing.assert_close(loss, net.criterion_(rec, kl, classification))
+    # the decoder's gradient comes from the decoded rows alone
+    net.module_.zero_grad()
+    net.get_loss(net.infer(batch), y_true, X=batch).backward()
+    grads = [p.grad.clone() for p in net.module_.decoder.parameters()]
+    net.module_.zero_grad()
+    first = {"X": x[:8], "target": x[:8]}
+    net.criterion_(*net.module_.elbo_terms(x[:8], net.infer(first))).backward()
+    for grad, p in zip(grads, net.module_.decoder.parameters()):
+        torch.testing.assert_close(grad, p.grad)
