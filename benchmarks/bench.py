@@ -142,9 +142,8 @@ def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: s
 
     The same module (conv encoder, classifier head), each batch ``batch_size``
     shuffled rows plus ``labeled_batch_size`` rows drawn from the labeled ones
-    (the estimator's defaults; encoded for the classifier head, not decoded),
-    shifted as the rules shift 28 x 28 images and flipped (as for clothes), the
-    loss scoring the un-augmented images, Adam.
+    (the estimator's defaults), shifted as the rules shift 28 x 28 images and
+    flipped (as for clothes), the loss scoring the un-augmented images, Adam.
     """
     gen = torch.Generator().manual_seed(seed)
     model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=IMAGE_SHAPE,
@@ -159,17 +158,16 @@ def bare_default_epoch(X: torch.Tensor, y: torch.Tensor, seed: int, precision: s
     start = time.perf_counter()
     perm = torch.randperm(len(X), generator=gen)
     for a in range(0, len(X), batch):
-        shuffled = perm[a:a + batch]
-        idx = torch.cat([shuffled, labeled[torch.randint(0, len(labeled), (extra,),
-                                                         generator=gen)]])
+        idx = torch.cat([perm[a:a + batch], labeled[torch.randint(0, len(labeled), (extra,),
+                                                                  generator=gen)]])
         xb, yb = X.index_select(0, idx), y.index_select(0, idx)
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-            outputs = model(augment(xb, gen), n_decoded=len(shuffled))
+            outputs = model(augment(xb, gen))
         outputs = tuple(out.float() for out in outputs)
         classification = torch.nn.functional.cross_entropy(model.classify(outputs[1]), yb,
                                                            ignore_index=-1)
-        loss = criterion(*model.elbo_terms(xb[:len(shuffled)], outputs), classification)
+        loss = criterion(*model.elbo_terms(xb, outputs), classification)
         loss.backward()
         optimizer.step()
     return time.perf_counter() - start
@@ -183,14 +181,13 @@ def vaesvm_default_epoch(X: np.ndarray, y: np.ndarray, seed: int, precision: str
     return time.perf_counter() - start
 
 
-def train_flops_per_sample(model: VAE, decoded: bool = True) -> int:
+def train_flops_per_sample(model: VAE, image_shape: tuple[int, int, int] | None = None) -> int:
     """Matmul and convolution FLOPs of one forward + backward pass per sample.
 
     Forward 2 * multiply-adds per linear or convolution layer; backward the same
     for the weight gradient and again for the input gradient, except at the first
     layer (the data need none). Convolution sizes are read from a forward pass of
-    one sample. ``decoded=False``: a row that is only encoded (and classified),
-    as the labeled rows added to a batch are.
+    one image of ``image_shape``.
     """
     macs: dict[torch.nn.Module, int] = {}
 
@@ -210,8 +207,7 @@ def train_flops_per_sample(model: VAE, decoded: bool = True) -> int:
     for hook in hooks:
         hook.remove()
     first = layers[0]
-    skipped = set() if decoded else {*model.decoder.modules(), model.output}
-    return sum((4 if m is first else 6) * n for m, n in macs.items() if m not in skipped)
+    return sum((4 if m is first else 6) * n for m, n in macs.items())
 
 
 def peak_mm_flops(n: int = 4096, repeats: int = 5) -> float:
@@ -328,13 +324,11 @@ def default_epochs(X: np.ndarray, y_all: np.ndarray, repeats: int, peak: float
     kl_weight = KLWarmup(1.0, DEFAULTS["kl_warmup_epochs"]).weight_at(0)  # first epoch
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     model = VAE(X.shape[1], n_classes=10, encoder="conv", image_shape=IMAGE_SHAPE)
-    # every batch gets labeled_batch_size extra labeled rows, encoded only
-    extra = DEFAULTS["labeled_batch_size"] * -(-len(X) // DEFAULTS["batch_size"])
-    flops = (train_flops_per_sample(model) * len(X)
-             + train_flops_per_sample(model, decoded=False) * extra)
+    # every batch gets labeled_batch_size extra labeled rows
+    rows = len(X) + DEFAULTS["labeled_batch_size"] * -(-len(X) // DEFAULTS["batch_size"])
+    flops = train_flops_per_sample(model) * rows
     print(f"[1d] default model: {n_labeled} labels + {len(X) - n_labeled} unlabeled, "
-          f"{len(X) + extra} rows per epoch ({extra} encoded only), {flops / 1e9:.1f} GFLOP "
-          f"per epoch", flush=True)
+          f"{rows} rows per epoch, {flops / 1e9:.1f} GFLOP per epoch", flush=True)
     precisions = ["float32", "bfloat16"]
     times: dict[tuple[str, str], list[float]] = {(p, k): [] for p in precisions
                                                  for k in ("bare", "vaesvm")}

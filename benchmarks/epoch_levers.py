@@ -8,15 +8,13 @@ One training epoch (``history_`` duration) of the default ``VAETransformer``
 validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
 both kernels 5x5, the second 3x3); with Adam unfused (the shipped optimizer is
 fused where torch has the kernel) and in its ``foreach`` implementation; with the
-convolutions in ``channels_last`` memory; with 32 instead of 64 labeled rows
-per batch (``labeled_batch_size``); and with the labeled rows added to each batch
-reconstructed too (the objective before they were left to the classifier head).
-Each is printed as a multiple of a bare
+convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
+per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
 float32 M1 epoch (``bench.py``'s item 1 loop, with Adam as ``fit`` runs it)
 measured in the same run, interleaved; medians of ``--repeats``. The variants
 patch ``vaesvm._model`` (``CONV_CHANNELS``, ``CONV_KERNELS``,
-``make_conv_encoder``), ``vaesvm._net.has_fused_adam``, ``torch.optim.Adam`` and
-``TensorBatchIterator.__init__`` for their fits only.
+``make_conv_encoder``), ``vaesvm._net.has_fused_adam`` and ``torch.optim.Adam``
+for their fits only.
 """
 
 from __future__ import annotations
@@ -69,9 +67,6 @@ VARIANTS: dict[str, tuple[list[tuple[object, dict]], dict]] = {
     "channels_last convolutions": ([(vaesvm._model,
                                      {"make_conv_encoder": channels_last_encoder})], {}),
     "32 labeled rows per batch": ([], {"labeled_batch_size": 32}),
-    "labeled rows reconstructed": ([(vaesvm._net.TensorBatchIterator, {
-        "__init__": functools.partialmethod(vaesvm._net.TensorBatchIterator.__init__,
-                                            reconstruct_labeled=True)})], {}),
 }
 
 

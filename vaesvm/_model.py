@@ -276,34 +276,22 @@ class VAE(nn.Module):
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
     def forward(
-        self, x: torch.Tensor, n_decoded: int | None = None
+        self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, draw ``z`` by reparameterization (training) or take ``mu``, decode.
 
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n, n_features)
-            The input rows.
-        n_decoded : int or None, default=None
-            Decode only the first ``n_decoded`` rows; the others are encoded
-            only (a training batch's extra labeled rows, which serve the
-            classifier head). None: every row.
-
         Returns
         -------
-        out : torch.Tensor of shape (n_decoded, n_features)
-            Decoder output for the drawn ``z`` of the decoded rows.
-        mu, logvar : torch.Tensor of shape (n, n_components)
-            The posterior parameters of every row.
+        out, mu, logvar : torch.Tensor
+            Decoder output for the drawn ``z`` and the posterior parameters.
         """
         mu, logvar = self.encode(x)
-        z_mu, z_logvar = mu[:n_decoded], logvar[:n_decoded]  # [:None]: every row
         if self.training:
-            noise = torch.randn(z_mu.shape, generator=self.noise_generator, dtype=mu.dtype,
+            noise = torch.randn(mu.shape, generator=self.noise_generator, dtype=mu.dtype,
                                 device=mu.device)
-            z = z_mu + noise * torch.exp(0.5 * z_logvar)
+            z = mu + noise * torch.exp(0.5 * logvar)
         else:
-            z = z_mu
+            z = mu
         return self.decode(z), mu, logvar
 
     def reconstruction_nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -338,16 +326,14 @@ class VAE(nn.Module):
         x : torch.Tensor of shape (n, n_features)
             The data.
         outputs : tuple
-            What :meth:`forward` returned for ``x``, possibly with more encoded
-            rows after the ``n`` decoded ones (``n_decoded``); those are left out.
+            What :meth:`forward` returned for ``x``.
 
         Returns
         -------
         reconstruction, kl : torch.Tensor of shape (n,)
         """
         out, mu, logvar = outputs
-        n = len(out)
-        return self.reconstruction_nll(x, out), kl_divergence(mu[:n], logvar[:n])
+        return self.reconstruction_nll(x, out), kl_divergence(mu, logvar)
 
 
 class ELBOLoss(nn.Module):

@@ -89,26 +89,14 @@ class TensorBatchIterator:
     labeled_batch_size : int, default=0
         When positive and shuffling, every batch gets this many extra rows
         drawn with replacement from the labeled rows (``y >= 0``), so that a few
-        labels among many unlabeled rows are seen at every step. They serve the
-        classifier head: the batch's ``"target"`` leaves them out, so they are
-        encoded but not reconstructed (unless ``reconstruct_labeled``).
+        labels among many unlabeled rows are seen at every step.
     augment : callable or None, default=None
         When shuffling, ``augment(X_batch, generator)`` replaces each batch
         (random label-preserving transformations, see :mod:`vaesvm._augment`).
     denoise : bool, default=False
-        With ``augment``, the target is the original images, so that
-        :class:`VAENet` reconstructs them from their augmented copies (a
-        denoising VAE).
-    reconstruct_labeled : bool, default=False
-        Reconstruct the extra labeled rows too: the objective before they were
-        left out, kept so that the validation scripts can compare the two.
-
-    A training batch is the tensor to encode, or a dict ``{"X": input,
-    "target": images}`` where the reconstruction target differs from the input
-    (the original images, when denoising), with a ``"decoded"`` entry when
-    labeled rows were added: a boolean CPU tensor, True for the rows to
-    reconstruct (the first ones; skorch needs every entry of a batch to have
-    the same length, so the target is not shortened instead).
+        With ``augment``, yield ``{"X": augmented, "target": original}`` instead
+        of the augmented tensor, so that :class:`VAENet` reconstructs the
+        original images from their augmented copies (a denoising VAE).
     """
 
     def __init__(
@@ -121,7 +109,6 @@ class TensorBatchIterator:
         labeled_batch_size: int = 0,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         denoise: bool = False,
-        reconstruct_labeled: bool = False,
     ) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -130,7 +117,6 @@ class TensorBatchIterator:
         self.labeled_batch_size = int(labeled_batch_size)
         self.augment = augment
         self.denoise = denoise
-        self.reconstruct_labeled = reconstruct_labeled
         if seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         self._generator = torch.Generator().manual_seed(int(seed))
@@ -163,16 +149,10 @@ class TensorBatchIterator:
                                          generator=gen).to(X.device)
                     idx = torch.cat([idx, labeled[pick]])
                 xb = X.index_select(0, idx)  # 7x faster than X[idx] on a CPU
-                inputs = xb if self.augment is None else self.augment(xb, gen)
-                target = xb if self.denoise else inputs
-                if labeled is None or self.reconstruct_labeled:
-                    batch = inputs if target is inputs else {"X": inputs, "target": target}
-                else:
-                    # skorch wants every entry n rows long: a host-side mask says
-                    # which rows to decode (the first b - a), not a shorter target
-                    decoded = torch.arange(len(idx)) < b - a
-                    batch = {"X": inputs, "target": target, "decoded": decoded}
-                yield batch, (None if y is None else y.index_select(0, idx))
+                if self.augment is not None:
+                    augmented = self.augment(xb, gen)
+                    xb = {"X": augmented, "target": xb} if self.denoise else augmented
+                yield xb, (None if y is None else y.index_select(0, idx))
         else:
             for a, b in zip(bounds[:-1], bounds[1:]):
                 yield X[a:b], (None if y is None else y[a:b])
@@ -186,11 +166,9 @@ class VAENet(NeuralNet):
     terms are recorded; :class:`~skorch.callbacks.PassthroughScoring` turns them
     into the epoch values ``train_reconstruction`` and ``train_kl``.
 
-    A batch may be a dict ``{"X": input, "target": images[, "decoded":
-    mask]}`` (see :class:`TensorBatchIterator`): the module encodes ``input``
-    and decodes the rows that ``mask`` marks (all without one), and the
-    reconstruction and KL terms score those rows against their ``target``;
-    the classification term covers every row.
+    A batch may be a dict ``{"X": input, "target": images}`` (denoising, see
+    :class:`TensorBatchIterator`): the module encodes ``input`` and the
+    reconstruction term scores ``target``.
 
     Parameters
     ----------
@@ -232,16 +210,12 @@ class VAENet(NeuralNet):
         return TensorDataset(X, y)
 
     def infer(self, x, **fit_params):
-        """Run the module on a batch; a dict batch feeds its ``"X"`` entry.
+        """Run the module on a batch; a denoising batch feeds its ``"X"`` entry.
 
-        A dict batch with a ``"decoded"`` mask decodes only the rows it marks
-        (a leading run; counted on the host, no device sync). In training under
-        ``precision="bfloat16"`` the pass is autocast and its outputs are
-        returned in float32, so the loss is computed in float32.
+        In training under ``precision="bfloat16"`` the pass is autocast and its
+        outputs are returned in float32, so the loss is computed in float32.
         """
         if isinstance(x, Mapping):
-            if "decoded" in x:
-                fit_params = {**fit_params, "n_decoded": int(x["decoded"].sum())}
             x = x["X"]
         if self.precision != "bfloat16" or not self.module_.training:
             return super().infer(x, **fit_params)
@@ -252,13 +226,12 @@ class VAENet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the batch loss; record its terms when training.
 
-        The loss is the negative ELBO of the decoded rows, plus
-        ``label_weight`` times the cross-entropy of the module's classifier head
-        on the rows whose ``y_true`` is not -1 when the module has a head and
-        labels are given.
+        The loss is the negative ELBO, plus ``label_weight`` times the
+        cross-entropy of the module's classifier head on the rows whose
+        ``y_true`` is not -1 when the module has a head and labels are given.
         """
         if isinstance(X, Mapping):
-            X = X["target"][:len(y_pred[0])]  # the decoded rows
+            X = X["target"]
         reconstruction, kl = self.module_.elbo_terms(X, y_pred)
         classification = None
         if y_true is not None and self.module_.n_classes > 0:

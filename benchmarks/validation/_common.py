@@ -9,6 +9,10 @@ unlabeled. The official test set is never loaded by these scripts.
 Where the files under ``docs/results/validation/`` come from:
 
 - ``propagation.jsonl``: ``propagation_validation.py`` (see its docstring).
+- ``labeled_rows.jsonl``: ``speed_levers.py`` as of commit df967de, which left the
+  labeled rows added to each batch out of the reconstruction (not adopted, reverted
+  in the next commit; the command is on the docs page "How the defaults were
+  chosen").
 - ``encoder.jsonl``, ``label_weight.jsonl``, ``label_weight_per_epoch.txt``: the
   bare-PyTorch prototype ``scripts/prototype_ssvae.py``, deleted since (``git show
   45c88bf:scripts/prototype_ssvae.py``); each JSON line records the prototype's

@@ -18,11 +18,7 @@ README example's length); and Adam's ``fused`` implementation and 32 instead of
 64 labeled rows per batch (``"fused Adam"``, ``"32 labeled rows"``, both:
 ``"fused Adam, 32 labeled rows"``; fused Adam patches ``torch.optim.Adam``;
 their rows ran before the package adopted the fused kernel, and every setting
-trains with it since). All of these reconstructed the labeled rows added to each
-batch, as the package did when they ran (``TensorBatchIterator.__init__`` is
-patched with ``reconstruct_labeled=True`` for them); ``"labeled rows encoded
-only"`` is the shipped objective since, where those rows serve the classifier
-head only (bfloat16, fused Adam: the shipped default otherwise).
+trains with it since).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -48,13 +44,10 @@ from sklearn.svm import SVC
 
 import vaesvm._model
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
-from vaesvm._net import TensorBatchIterator
 from vaesvm.study.experiments import validation_split
 from vaesvm.study.image_sets import load_image_set
 
-#: The settings of the rows recorded before the labeled rows added to each batch were
-#: left out of the reconstruction: every one reconstructed them.
-_EARLIER = {"float32": {"precision": "float32"},
+SETTINGS = {"float32": {"precision": "float32"},
             "bfloat16": {"precision": "bfloat16"},
             "bfloat16, 20 epochs": {"precision": "bfloat16", "max_epochs": 20},
             # the narrower encoders were measured with 5x5 kernels, then shipped
@@ -72,9 +65,6 @@ _EARLIER = {"float32": {"precision": "float32"},
             "32 labeled rows": {"precision": "bfloat16", "labeled_batch_size": 32},
             "fused Adam, 32 labeled rows": {"precision": "bfloat16", "fused_adam": True,
                                             "labeled_batch_size": 32}}
-SETTINGS = {**{name: {**params, "reconstruct_labeled": True} for name, params in _EARLIER.items()},
-            # the shipped objective since: the extra labeled rows are encoded only
-            "labeled rows encoded only": {"precision": "bfloat16", "fused_adam": True}}
 
 #: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
@@ -120,13 +110,9 @@ def main() -> None:
                     fused = params.pop("fused_adam", False)
                     adam = functools.partial(torch.optim.Adam, fused=True) if fused else \
                         torch.optim.Adam
-                    reconstruct = params.pop("reconstruct_labeled", False)
-                    iterator_init = functools.partialmethod(
-                        TensorBatchIterator.__init__, reconstruct_labeled=reconstruct)
                     start = time.perf_counter()
                     with mock.patch.multiple(vaesvm._model, **constants), \
-                            mock.patch.object(torch.optim, "Adam", adam), \
-                            mock.patch.object(TensorBatchIterator, "__init__", iterator_init):
+                            mock.patch.object(torch.optim, "Adam", adam):
                         vae = VAETransformer(random_state=seed, **params)
                         Z = vae.fit_transform(X, y_partial)
                         conv = {"conv_channels": list(vaesvm._model.CONV_CHANNELS),
@@ -138,7 +124,6 @@ def main() -> None:
                                             "n_val": len(val), "precision": vae.precision_,
                                             "labeled_batch_size": vae.labeled_batch_size,
                                             "fused_adam": fused,
-                                            "reconstruct_labeled": reconstruct,
                                             **conv, "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
                           f"{seconds:.0f} s", flush=True)
