@@ -63,6 +63,19 @@ def test_transform_is_batch_independent(blobs, fast_params):
     np.testing.assert_allclose(parts, full, rtol=1e-5, atol=1e-5)
 
 
+def test_map_batches_fills_one_array_across_batches(blobs, fast_params):
+    X, _ = blobs
+    net = VAETransformer(**fast_params).fit(X).net_
+    whole = net.map_batches(X, lambda m, x: m.encode(x)[0])
+    net.iterator_valid__batch_size = 7  # 28 full batches and one of 4 rows
+    codes = net.map_batches(X, lambda m, x: m.encode(x)[0])
+    assert codes.shape == (200, 2) and codes.dtype == np.float32 and codes.flags.c_contiguous
+    np.testing.assert_allclose(codes, whole, rtol=1e-5, atol=1e-6)
+    # one value per row (score_samples' shape) and the rows in order
+    rows = net.map_batches(X, lambda m, x: x[:, 0])
+    np.testing.assert_array_equal(rows, X[:, 0])
+
+
 def test_history_records_every_epoch_and_kl_warmup(blobs):
     X, _ = blobs
     vae = VAETransformer(n_components=2, hidden_layer_sizes=(8,), max_epochs=5,

@@ -266,14 +266,27 @@ class VAENet(NeuralNet):
         Returns
         -------
         ndarray
-            The concatenated outputs, on the CPU.
+            The outputs of all batches in one array, on the CPU.
         """
         self.check_is_fitted()
         self._set_training(False)
-        iterator = self.get_iterator(self.get_dataset(X), training=False)
+        dataset = self.get_dataset(X)
+        out, start = None, 0
         with torch.no_grad():
-            outs = [fn(self.module_, unpack_data(batch)[0]).cpu() for batch in iterator]
-        return torch.cat(outs).numpy()
+            for batch in self.get_iterator(dataset, training=False):
+                values = fn(self.module_, unpack_data(batch)[0])
+                if out is None:
+                    # One array allocated up front, written batch by batch: keeping
+                    # each batch's output until a final concatenation scattered small
+                    # long-lived blocks between the batches' large transient buffers,
+                    # and the heap then grew by a buffer per batch in some runs (a
+                    # 70,000-image fit peaked 90-170 MiB higher in 3 of 12; Performance
+                    # page, memory).
+                    out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype)
+                out[start:start + len(values)] = values
+                start += len(values)
+                del values  # freed before the next batch allocates, not after
+        return out.numpy()
 
 
 def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAENet:
