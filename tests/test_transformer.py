@@ -1,6 +1,7 @@
 """VAETransformer on its own: outputs, reproducibility, history, input errors."""
 
 import re
+import weakref
 
 import joblib
 import numpy as np
@@ -74,6 +75,18 @@ def test_map_batches_fills_one_array_across_batches(blobs, fast_params):
     # one value per row (score_samples' shape) and the rows in order
     rows = net.map_batches(X, lambda m, x: x[:, 0])
     np.testing.assert_array_equal(rows, X[:, 0])
+    # no batch's result outlives it: each is freed before the next batch is computed
+    # (kept results fragmented the heap between large transient buffers)
+    results = []
+
+    def encode(module, x):
+        assert all(ref() is None for ref in results)
+        out = module.encode(x)[0]
+        results.append(weakref.ref(out))
+        return out
+
+    np.testing.assert_array_equal(net.map_batches(X, encode), codes)
+    assert len(results) == 29
 
 
 def test_history_records_every_epoch_and_kl_warmup(blobs):
