@@ -280,9 +280,10 @@ class VAENet(NeuralNet):
                     # each batch's output until a final concatenation scattered small
                     # long-lived blocks between the batches' large transient buffers,
                     # and the heap then grew by a buffer per batch in some runs (a
-                    # 70,000-image fit peaked 90-170 MiB higher in 3 of 12; Performance
+                    # 70,000-image fit peaked 70-170 MiB higher in 3 of 12; Performance
                     # page, memory).
-                    out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype)
+                    out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype,
+                                      device="cpu")
                 out[start:start + len(values)] = values
                 start += len(values)
                 del values  # freed before the next batch allocates, not after
