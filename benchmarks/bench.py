@@ -251,40 +251,67 @@ def bare_transform(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> 
 _MEMORY_SCRIPT = """
 import sys
 import numpy as np
+import torch
+import vaesvm._transformer as transformer
 from vaesvm import VAETransformer, load_fashion_mnist
 from vaesvm.study.experiments import M1_PARAMS
-def kib(key):
+def mib(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):
-            return int(line.split()[1])
+            return int(line.split()[1]) / 1024
 d = load_fashion_mnist()
 X = np.concatenate([d.X_train, d.X_test])
 y = np.full(len(X), -1)
 y[:100] = d.y_train[:100]  # 100 labels (the default model's semi-supervised fit)
 del d
-model, rows = sys.argv[1], int(sys.argv[2])
+model, rows, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "warm"
 params = {"M1": dict(M1_PARAMS), "default": {},
           "default, propagation off": {"propagation_alpha": 0.0}}[model]
 y = None if model == "M1" else y
+if warm:  # torch.optim's first use, as in any process that has trained a torch model
+    weight = torch.zeros(1, requires_grad=True)
+    weight.grad = torch.zeros_like(weight)
+    torch.optim.Adam([weight]).step()
+phases = {}
+def traced(name, fn):
+    def wrapper(*args, **kwargs):
+        phases["start " + name] = mib("VmHWM")
+        out = fn(*args, **kwargs)
+        phases["end " + name] = mib("VmHWM")
+        return out
+    return wrapper
+transformer.build_net = traced("build", transformer.build_net)
+transformer.fit_seeded = traced("train", transformer.fit_seeded)
 vae = VAETransformer(max_epochs=1, device="cpu", random_state=0, **params)
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to now
-before = kib("VmRSS")
+before = mib("VmRSS")
 vae.fit(X[:rows], None if y is None else y[:rows])
-print(X[:rows].nbytes / 2**20, before / 1024, kib("VmHWM") / 1024)
+peak = mib("VmHWM")
+print(X[:rows].nbytes / 2**20, before, phases["start train"], phases["end train"], peak)
 """
 
 
-def fit_memory(model: str, rows: int = 70000) -> tuple[float, float, float]:
-    """Data MiB, RSS before fit MiB, peak RSS during fit MiB (fresh process).
+def fit_memory(model: str, rows: int = 70000, warm: bool = False) -> dict[str, float]:
+    """What ``fit`` adds to a fresh process's peak resident memory, in MiB, by phase.
 
     ``model``: ``"M1"`` (the plain VAE, no labels), ``"default"`` (the default
     ``VAETransformer`` with 100 labels, propagation graph included) or
     ``"default, propagation off"`` (the same without the graph). ``rows``: the
-    first rows of the 70,000 Fashion-MNIST images.
+    first rows of the 70,000 Fashion-MNIST images. ``warm``: one step of a torch
+    optimizer first, whose first use imports ``torch._dynamo`` and sympy (paid
+    once per process by any torch training code).
+
+    Returns ``data`` (MiB of the images), ``before`` (RSS before ``fit``) and the
+    peak above ``before`` at the end of ``build`` (validation and the net; for a
+    cold process it includes that import), ``train`` (the end of training) and
+    ``fit`` (the end of ``fit``: the graph's encoding and search).
     """
-    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model, str(rows)],
+    out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, model, str(rows),
+                          "warm" if warm else "cold"],
                          capture_output=True, text=True, check=True).stdout.split()
-    return tuple(float(v) for v in out)
+    data, before, built, trained, peak = (float(v) for v in out)
+    return {"data": data, "before": before, "build": built - before,
+            "train": trained - before, "fit": peak - before}
 
 
 def grid_search(X_lab, y_lab, X_unl, *, memory=None, n_jobs=None
@@ -423,12 +450,13 @@ def main() -> None:
           f"({precision}, item 1d: {epochs[precision]:.2f} s)", flush=True)
 
     for model in ("M1", "default", "default, propagation off"):
-        data_mib, before, peak_rss = fit_memory(model)
-        small = fit_memory(model, rows=3000)
-        print(f"[4] {model} fit on 70000 x 784 float32 ({data_mib:.0f} MiB): RSS before fit "
-              f"{before:.0f} MiB, peak during fit {peak_rss:.0f} MiB, added by fit "
-              f"{peak_rss - before:.0f} MiB | on 3000 images {small[2] - small[1]:.0f} MiB",
-              flush=True)
+        cold, small, warm = (fit_memory(model), fit_memory(model, rows=3000),
+                             fit_memory(model, warm=True))
+        print(f"[4] {model} fit on 70000 x 784 float32 ({cold['data']:.0f} MiB): RSS before "
+              f"fit {cold['before']:.0f} MiB, added by fit {cold['fit']:.0f} MiB (by the end "
+              f"of the net's set-up {cold['build']:.0f}, of training {cold['train']:.0f}) | "
+              f"on 3000 images {small['fit']:.0f} MiB | after a torch optimizer's first use "
+              f"{warm['fit']:.0f} MiB (training {warm['train']:.0f})", flush=True)
 
     if args.skip_grid:
         return
