@@ -8,7 +8,7 @@ One training epoch (``history_`` duration) of the default ``VAETransformer``
 validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
 both kernels 5x5, the second 3x3); with a third stride-2 convolution (16-32-32
 channels, kernels 5-3-3: 4 x 4 x 32 codes into the dense layer instead of
-7 x 7 x 32, about half of that layer's multiply-adds); with Adam unfused (the shipped optimizer is
+7 x 7 x 32, a third of that layer's multiply-adds); with Adam unfused (the shipped optimizer is
 fused where torch has the kernel) and in its ``foreach`` implementation; with the
 convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
 per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
