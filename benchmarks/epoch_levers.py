@@ -13,7 +13,8 @@ fused where torch has the kernel) and in its ``foreach`` implementation; with th
 convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
 per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
 float32 M1 epoch (``bench.py``'s item 1 loop, with Adam as ``fit`` runs it)
-measured in the same run, interleaved; medians of ``--repeats``. The variants
+measured in the same run, interleaved; medians of ``--repeats``, and the range
+and median of each repeat's epoch over the M1 epoch timed next to it. The variants
 patch ``vaesvm._model`` (``CONV_CHANNELS``, ``CONV_KERNELS``,
 ``make_conv_encoder``), ``vaesvm._net.has_fused_adam`` and ``torch.optim.Adam``
 for their fits only.
@@ -110,7 +111,11 @@ def main() -> None:
           f"{args.repeats} interleaved runs")
     for name, seconds in times.items():
         s = statistics.median(seconds)
-        print(f"{name:30s} {s:6.2f} s per epoch = {s / m1:.2f}x the bare float32 M1 epoch")
+        # each repeat's epoch against the M1 epoch timed next to it
+        paired = [t / ref for t, ref in zip(seconds, times["bare float32 M1"])]
+        print(f"{name:30s} {s:6.2f} s per epoch = {s / m1:.2f}x the bare float32 M1 epoch "
+              f"(per repeat {min(paired):.2f}-{max(paired):.2f}x, median "
+              f"{statistics.median(paired):.2f}x)")
 
 
 if __name__ == "__main__":
