@@ -8,7 +8,9 @@ One training epoch (``history_`` duration) of the default ``VAETransformer``
 validated in ``benchmarks/validation/speed_levers.py`` (channels 8-16 and 16-16;
 both kernels 5x5, the second 3x3); with a third stride-2 convolution (16-32-32
 channels, kernels 5-3-3: 4 x 4 x 32 codes into the dense layer instead of
-7 x 7 x 32, a third of that layer's multiply-adds); with Adam unfused (the shipped optimizer is
+7 x 7 x 32, a third of that layer's multiply-adds); with ReLU after the two
+convolutions, without batch normalization there, or both (``conv_encoder_with`` of
+``validation/speed_levers.py``, which validates them); with Adam unfused (the shipped optimizer is
 fused where torch has the kernel) and in its ``foreach`` implementation; with the
 convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
 per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
@@ -26,11 +28,16 @@ import argparse
 import contextlib
 import functools
 import statistics
+import sys
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import torch
 from bench import bare_epoch
+
+sys.path.insert(0, str(Path(__file__).parent / "validation"))
+from speed_levers import conv_encoder_with  # noqa: E402
 
 import vaesvm._model
 import vaesvm._net
@@ -65,6 +72,12 @@ VARIANTS: dict[str, tuple[list[tuple[object, dict]], dict]] = {
                                                      "CONV_KERNELS": (5, 5)})], {}),
     "channels 16-32-32, kernels 5-3-3": ([(vaesvm._model, {"CONV_CHANNELS": (16, 32, 32),
                                                            "CONV_KERNELS": (5, 3, 3)})], {}),
+    "conv ReLU": ([(vaesvm._model, {"make_conv_encoder": conv_encoder_with("relu", True)})],
+                  {}),
+    "conv no batch norm": ([(vaesvm._model,
+                             {"make_conv_encoder": conv_encoder_with("softplus", False)})], {}),
+    "conv ReLU, no batch norm": ([(vaesvm._model,
+                                   {"make_conv_encoder": conv_encoder_with("relu", False)})], {}),
     "unfused Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False})], {}),
     "foreach Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False}),
                       (torch.optim, {"Adam": functools.partial(torch.optim.Adam,

@@ -18,7 +18,10 @@ README example's length); and Adam's ``fused`` implementation and 32 instead of
 64 labeled rows per batch (``"fused Adam"``, ``"32 labeled rows"``, both:
 ``"fused Adam, 32 labeled rows"``; fused Adam patches ``torch.optim.Adam``;
 their rows ran before the package adopted the fused kernel, and every setting
-trains with it since).
+trains with it since); and the two convolutions followed by ReLU without batch
+normalization (``"conv ReLU, no batch norm"``; ``"conv no batch norm"`` keeps
+softplus; both patch ``vaesvm._model.make_conv_encoder``, and the dense layers
+keep softplus and batch normalization).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -64,10 +67,39 @@ SETTINGS = {"float32": {"precision": "float32"},
             "fused Adam": {"precision": "bfloat16", "fused_adam": True},
             "32 labeled rows": {"precision": "bfloat16", "labeled_batch_size": 32},
             "fused Adam, 32 labeled rows": {"precision": "bfloat16", "fused_adam": True,
-                                            "labeled_batch_size": 32}}
+                                            "labeled_batch_size": 32},
+            # the two convolutions followed by ReLU, without batch normalization (a bias)
+            "conv ReLU, no batch norm": {"precision": "bfloat16", "fused_adam": True,
+                                         "conv_block": ("relu", False)},
+            "conv no batch norm": {"precision": "bfloat16", "fused_adam": True,
+                                   "conv_block": ("softplus", False)}}
 
 #: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
+
+
+def conv_encoder_with(conv_activation: str, conv_batch_norm: bool):
+    """``make_conv_encoder`` with its own activation and batch norm after the convolutions.
+
+    The dense layers after them keep the estimator's ``activation`` and
+    ``batch_norm``; a setting's ``"conv_block"`` patches ``vaesvm._model`` with it.
+    """
+    def make_conv_encoder(image_shape, hidden_layer_sizes, activation="softplus",
+                          batch_norm=True):
+        c_in, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
+        layers = [torch.nn.Unflatten(1, (c_in, h, w))]
+        for c_out, kernel in zip(vaesvm._model.CONV_CHANNELS, vaesvm._model.CONV_KERNELS):
+            layers.append(torch.nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2,
+                                          bias=not conv_batch_norm))
+            if conv_batch_norm:
+                layers.append(torch.nn.BatchNorm2d(c_out))
+            layers.append(vaesvm._model.ACTIVATIONS[conv_activation]())
+            c_in, h, w = c_out, (h + 1) // 2, (w + 1) // 2
+        layers.append(torch.nn.Flatten())
+        sizes = [c_in * h * w, *[int(s) for s in hidden_layer_sizes[1:]]]
+        return (torch.nn.Sequential(*layers, *vaesvm._model.make_mlp(sizes, activation,
+                                                                    batch_norm)), sizes[-1])
+    return make_conv_encoder
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +140,9 @@ def main() -> None:
                     constants = {k: params.pop(k, getattr(vaesvm._model, k))
                                  for k in MODEL_CONSTANTS}
                     fused = params.pop("fused_adam", False)
+                    block = params.pop("conv_block", None)
+                    if block is not None:
+                        constants["make_conv_encoder"] = conv_encoder_with(*block)
                     adam = functools.partial(torch.optim.Adam, fused=True) if fused else \
                         torch.optim.Adam
                     start = time.perf_counter()
@@ -124,6 +159,7 @@ def main() -> None:
                                             "n_val": len(val), "precision": vae.precision_,
                                             "labeled_batch_size": vae.labeled_batch_size,
                                             "fused_adam": fused,
+                                            **({"conv_block": list(block)} if block else {}),
                                             **conv, "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
                           f"{seconds:.0f} s", flush=True)
