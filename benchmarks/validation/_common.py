@@ -13,11 +13,12 @@ Where the files under ``docs/results/validation/`` come from:
   labeled rows added to each batch out of the reconstruction (not adopted, reverted
   in the next commit; the command is on the docs page "How the defaults were
   chosen").
-- ``conv_block.jsonl``: ``speed_levers.py --settings "conv ReLU, no batch norm"``
-  and ``"conv no batch norm"`` (not adopted; the docs page "How the defaults were
-  chosen"). Its first nine rows say ``"fused_adam": false``: that setting did not
-  patch ``torch.optim.Adam`` then, but ``fit`` trains with the fused kernel
-  wherever torch has it, so those fits used it as every other row did.
+- ``conv_block.jsonl``: ``speed_levers.py --settings "conv ReLU, no batch norm"``,
+  ``"conv no batch norm"`` (not adopted) and ``"conv ReLU"`` (a candidate; the docs
+  page "How the defaults were chosen"). Its first nine rows say ``"fused_adam":
+  false``: that setting did not patch ``torch.optim.Adam`` then, but ``fit`` trains
+  with the fused kernel wherever torch has it, so those fits used it as every other
+  row did.
 - ``encoder.jsonl``, ``label_weight.jsonl``, ``label_weight_per_epoch.txt``: the
   bare-PyTorch prototype ``scripts/prototype_ssvae.py``, deleted since (``git show
   45c88bf:scripts/prototype_ssvae.py``); each JSON line records the prototype's

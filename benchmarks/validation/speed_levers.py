@@ -20,8 +20,9 @@ README example's length); and Adam's ``fused`` implementation and 32 instead of
 their rows ran before the package adopted the fused kernel, and every setting
 trains with it since); and the two convolutions followed by ReLU without batch
 normalization (``"conv ReLU, no batch norm"``; ``"conv no batch norm"`` keeps
-softplus; both patch ``vaesvm._model.make_conv_encoder``, and the dense layers
-keep softplus and batch normalization).
+softplus, ``"conv ReLU"`` batch normalization; they patch
+``vaesvm._model.make_conv_encoder``, and the dense layers keep softplus and
+batch normalization).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -72,7 +73,9 @@ SETTINGS = {"float32": {"precision": "float32"},
             "conv ReLU, no batch norm": {"precision": "bfloat16", "fused_adam": True,
                                          "conv_block": ("relu", False)},
             "conv no batch norm": {"precision": "bfloat16", "fused_adam": True,
-                                   "conv_block": ("softplus", False)}}
+                                   "conv_block": ("softplus", False)},
+            "conv ReLU": {"precision": "bfloat16", "fused_adam": True,
+                          "conv_block": ("relu", True)}}
 
 #: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
