@@ -81,27 +81,35 @@ SETTINGS = {"float32": {"precision": "float32"},
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
 
 
-def conv_encoder_with(conv_activation: str, conv_batch_norm: bool):
-    """``make_conv_encoder`` with its own activation and batch norm after the convolutions.
+_make_conv_encoder = vaesvm._model.make_conv_encoder
 
-    The dense layers after them keep the estimator's ``activation`` and
-    ``batch_norm``; a setting's ``"conv_block"`` patches ``vaesvm._model`` with it.
+
+def conv_encoder_with(conv_activation: str, conv_batch_norm: bool):
+    """The shipped ``make_conv_encoder`` with another block after each convolution.
+
+    ``conv_activation`` replaces the activation after the convolutions, and
+    without ``conv_batch_norm`` their batch normalization is dropped (each
+    convolution gets a bias instead); the dense layers after them keep the
+    estimator's ``activation`` and ``batch_norm``. A setting's ``"conv_block"``
+    patches ``vaesvm._model`` with it.
     """
     def make_conv_encoder(image_shape, hidden_layer_sizes, activation="softplus",
                           batch_norm=True):
-        c_in, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
-        layers = [torch.nn.Unflatten(1, (c_in, h, w))]
-        for c_out, kernel in zip(vaesvm._model.CONV_CHANNELS, vaesvm._model.CONV_KERNELS):
-            layers.append(torch.nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2,
-                                          bias=not conv_batch_norm))
-            if conv_batch_norm:
-                layers.append(torch.nn.BatchNorm2d(c_out))
-            layers.append(vaesvm._model.ACTIVATIONS[conv_activation]())
-            c_in, h, w = c_out, (h + 1) // 2, (w + 1) // 2
-        layers.append(torch.nn.Flatten())
-        sizes = [c_in * h * w, *[int(s) for s in hidden_layer_sizes[1:]]]
-        return (torch.nn.Sequential(*layers, *vaesvm._model.make_mlp(sizes, activation,
-                                                                    batch_norm)), sizes[-1])
+        body, width = _make_conv_encoder(image_shape, hidden_layer_sizes, activation,
+                                         batch_norm)
+        flatten = next(i for i, layer in enumerate(body) if isinstance(layer, torch.nn.Flatten))
+        convs = []
+        for layer in body[:flatten]:
+            if isinstance(layer, torch.nn.BatchNorm2d) and not conv_batch_norm:
+                continue
+            if isinstance(layer, torch.nn.Conv2d) and not conv_batch_norm:
+                layer = torch.nn.Conv2d(layer.in_channels, layer.out_channels,
+                                        layer.kernel_size, stride=layer.stride,
+                                        padding=layer.padding)
+            elif isinstance(layer, vaesvm._model.ACTIVATIONS[activation]):
+                layer = vaesvm._model.ACTIVATIONS[conv_activation]()
+            convs.append(layer)
+        return torch.nn.Sequential(*convs, *body[flatten:]), width
     return make_conv_encoder
 
 
