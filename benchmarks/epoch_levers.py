@@ -10,7 +10,8 @@ both kernels 5x5, the second 3x3); with a third stride-2 convolution (16-32-32
 channels, kernels 5-3-3: 4 x 4 x 32 codes into the dense layer instead of
 7 x 7 x 32, a third of that layer's multiply-adds); with ReLU after the two
 convolutions, without batch normalization there, or both (``conv_encoder_with`` of
-``validation/speed_levers.py``, which validates them); with Adam unfused (the shipped optimizer is
+``validation/speed_levers.py``, which validates them); with ReLU after every
+hidden layer (``activation="relu"``); with Adam unfused (the shipped optimizer is
 fused where torch has the kernel) and in its ``foreach`` implementation; with the
 convolutions in ``channels_last`` memory; and with 32 instead of 64 labeled rows
 per batch (``labeled_batch_size``). Each is printed as a multiple of a bare
@@ -78,6 +79,7 @@ VARIANTS: dict[str, tuple[list[tuple[object, dict]], dict]] = {
                              {"make_conv_encoder": conv_encoder_with("softplus", False)})], {}),
     "conv ReLU, no batch norm": ([(vaesvm._model,
                                    {"make_conv_encoder": conv_encoder_with("relu", False)})], {}),
+    "ReLU everywhere": ([], {"activation": "relu"}),
     "unfused Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False})], {}),
     "foreach Adam": ([(vaesvm._net, {"has_fused_adam": lambda device: False}),
                       (torch.optim, {"Adam": functools.partial(torch.optim.Adam,

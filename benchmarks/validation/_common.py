@@ -19,6 +19,8 @@ Where the files under ``docs/results/validation/`` come from:
   false``: that setting did not patch ``torch.optim.Adam`` then, but ``fit`` trains
   with the fused kernel wherever torch has it, so those fits used it as every other
   row did.
+- ``activation.jsonl``: ``speed_levers.py --settings "ReLU everywhere"``
+  (``activation="relu"`` for every hidden layer; not adopted, same page).
 - ``encoder.jsonl``, ``label_weight.jsonl``, ``label_weight_per_epoch.txt``: the
   bare-PyTorch prototype ``scripts/prototype_ssvae.py``, deleted since (``git show
   45c88bf:scripts/prototype_ssvae.py``); each JSON line records the prototype's

@@ -22,7 +22,8 @@ trains with it since); and the two convolutions followed by ReLU without batch
 normalization (``"conv ReLU, no batch norm"``; ``"conv no batch norm"`` keeps
 softplus, ``"conv ReLU"`` batch normalization; they patch
 ``vaesvm._model.make_conv_encoder``, and the dense layers keep softplus and
-batch normalization).
+batch normalization); and ReLU after every hidden layer (``"ReLU everywhere"``,
+``activation="relu"``).
 Fashion-MNIST: the first 20,000 train images (augmentation on, as at 60,000);
 digits: scikit-learn's 8 x 8 digits (conv, no augmentation). Labeled subsets
 are drawn from the train images outside the validation split
@@ -75,7 +76,10 @@ SETTINGS = {"float32": {"precision": "float32"},
             "conv no batch norm": {"precision": "bfloat16", "fused_adam": True,
                                    "conv_block": ("softplus", False)},
             "conv ReLU": {"precision": "bfloat16", "fused_adam": True,
-                          "conv_block": ("relu", True)}}
+                          "conv_block": ("relu", True)},
+            # ReLU after every hidden layer, convolutions and dense layers alike
+            "ReLU everywhere": {"precision": "bfloat16", "fused_adam": True,
+                                "activation": "relu"}}
 
 #: Keys of a setting that patch ``vaesvm._model`` instead of being estimator parameters.
 MODEL_CONSTANTS = ("CONV_CHANNELS", "CONV_KERNELS")
@@ -170,6 +174,7 @@ def main() -> None:
                                             "n_val": len(val), "precision": vae.precision_,
                                             "labeled_batch_size": vae.labeled_batch_size,
                                             "fused_adam": fused,
+                                            "activation": vae.activation,
                                             **({"conv_block": list(block)} if block else {}),
                                             **conv, "seconds": seconds})
                     print(f"{name} {n_labels} s{seed} {setting:20s} {100 * acc:.2f} "
