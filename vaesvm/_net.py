@@ -39,7 +39,7 @@ __all__ = [
 
 #: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
 #: 1024 rows: 1.4-1.6x faster than 4096 for the convolutional encoder and no memory
-#: peak, where 4096 rows added 120-260 MiB of activations (Performance page).
+#: peak, where 4096 rows added 120-260 MiB of activations (Performance record page, "Memory").
 INFERENCE_BATCH_SIZE = 1024
 
 
@@ -281,7 +281,7 @@ class VAENet(NeuralNet):
                     # long-lived blocks between the batches' large transient buffers,
                     # and the heap then grew by a buffer per batch in some runs (a
                     # 70,000-image fit peaked 70-170 MiB higher in 3 of 12; Performance
-                    # page, memory).
+                    # record page, "Memory").
                     out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype,
                                       device="cpu")
                 out[start:start + len(values)] = values

@@ -27,7 +27,7 @@ __all__ = ["EmbeddingPropagation", "nearest_neighbors", "nearest_tiles", "propag
 #: 2048 x 2048 float32 (16 MiB) is written by a matrix product and read by the tile
 #: minima while it is still in a CPU's last-level cache. The search holds one block,
 #: the tile minima of one block of queries (BLOCK x (k + n_tiles)) and every query's
-#: k best tiles: 37 MiB for 70,000 codes (see the Performance page).
+#: k best tiles: 37 MiB for 70,000 codes (see the Performance record page).
 BLOCK = 2048
 
 #: Reference rows per tile of the neighbour search: the first pass keeps, for every
