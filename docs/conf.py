@@ -26,6 +26,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
+    "sphinxarg.ext",  # the CLI reference (cli.rst), generated from vaesvm.cli.build_parser()
 ]
 
 templates_path = ["_templates"]
