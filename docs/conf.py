@@ -4,6 +4,7 @@ Build with ``make -C docs html`` (warnings are errors).
 """
 
 import os
+import re
 import sys
 
 # The package is normally installed (editable); fall back to the checkout.
@@ -26,6 +27,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
+    "sphinxarg.ext",  # the CLI reference (cli.rst), generated from vaesvm.cli.build_parser()
 ]
 
 templates_path = ["_templates"]
@@ -59,3 +61,18 @@ html_theme_options = {
     "description": "VAE features + scikit-learn classifiers for semi-supervised learning",
     "fixed_sidebar": True,
 }
+
+
+# Methods inherited from scikit-learn (set_output, get_metadata_routing, ...) keep
+# their docstrings, whose cross-references point into scikit-learn's own docs
+# (labels and glossary terms that do not exist here): render them as plain text.
+_SKLEARN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)(?:\s*<[^`>]*>)?`")
+
+
+def _plain_sklearn_references(app, what, name, obj, options, lines):
+    if getattr(obj, "__module__", "") and obj.__module__.startswith("sklearn"):
+        lines[:] = [_SKLEARN_ROLE.sub(lambda m: m.group(1).strip(), line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_sklearn_references)

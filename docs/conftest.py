@@ -1,11 +1,13 @@
 """Run the code examples of the documentation: one test per example block.
 
-Every doctest block of a page ``docs/*.rst`` (a paragraph of ``>>>`` lines and
+Every doctest block of a page ``docs/**/*.rst`` (a paragraph of ``>>>`` lines and
 their expected output) is one test, named after its first line:
-``docs/user_guide.rst::line42``. The blocks of a page run in page order and share
-one namespace, as a reader going down the page would: a later example uses the
-data an earlier one set up (an example run on its own, e.g. with ``-k``, first
-runs the ones before it). ``python -m pytest docs/`` runs them all.
+``docs/user_guide/pipelines.rst::line42``. Pages in subfolders (``user_guide/``,
+``research/``) are collected too; Sphinx's output and generated stubs are not.
+The blocks of a page run in page order and share one namespace, as a reader
+going down the page would: a later example uses the data an earlier one set up
+(an example run on its own, e.g. with ``-k``, first runs the ones before it).
+``python -m pytest docs/`` runs them all.
 
 torch runs on one intra-op thread, as in ``tests/conftest.py``: results do not
 depend on how busy the machine is.
@@ -23,6 +25,17 @@ from _pytest.doctest import DoctestTextfile
 torch.set_num_threads(1)
 
 HERE = Path(__file__).parent
+# build outputs and generated pages: not sources of examples
+SKIPPED = ("_build", "generated", "auto_examples")
+
+
+def is_page(file_path: Path) -> bool:
+    """Whether ``file_path`` is a hand-written reStructuredText page of the docs."""
+    if file_path.suffix != ".rst" or HERE not in file_path.parents:
+        return False
+    return not any(part in SKIPPED for part in file_path.relative_to(HERE).parts)
+
+
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
@@ -41,7 +54,7 @@ def example_blocks(text: str):
 @pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path, parent):
     collected = yield
-    if file_path.suffix == ".rst" and file_path.parent == HERE:
+    if is_page(file_path):
         # pytest collects a page named on the command line as one doctest: ours replace it
         collected = [c for c in collected if not isinstance(c, DoctestTextfile)]
         collected.append(DocPage.from_parent(parent, path=file_path))
@@ -58,8 +71,8 @@ class DocPage(pytest.File):
         parser = doctest.DocTestParser()
         for start, text in example_blocks(self.path.read_text(encoding="utf-8")):
             name = f"line{start + 1}"
-            test = parser.get_doctest(text, {}, f"{self.path.name}::{name}", str(self.path),
-                                      start)
+            page = self.path.relative_to(HERE).as_posix()
+            test = parser.get_doctest(text, {}, f"{page}::{name}", str(self.path), start)
             example = DocExample.from_parent(self, name=name, test=test)
             self.examples.append(example)
             yield example
