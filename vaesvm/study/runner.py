@@ -1,11 +1,19 @@
 """What ``vaesvm study`` and ``vaesvm ablate`` run: settings, progress bar, outputs, figures.
 
 :func:`run_command` turns the parsed command line into a :class:`StudyConfig`
-(:func:`make_config`), checks every option before any work (errors name the option),
-runs the experiments with a progress bar counted in VAE epochs, keeps
-``results.json`` up to date after every cell, draws the figures and then writes
-``results.json`` / ``results.md`` once, with the wall time it prints. A run that
-fails before its first cell leaves nothing behind.
+(:func:`make_config`), checks every option before any training (errors name the
+option: label counts below a method's minimum, ``--n-train`` below PCA's
+components, an ``--out`` that is a file or holds an earlier run without
+``--overwrite``), runs the experiments with a progress bar counted in VAE epochs,
+keeps ``results.json`` up to date after every cell, draws the figures and then
+writes ``results.json`` / ``results.md`` once, with the wall time it prints. A run
+that fails before its first cell leaves nothing behind (and an earlier run it was
+told to replace as it was).
+
+The study's note (:func:`study_note`) is rendered from the data loaded and the
+options the estimator's rules resolve for it, before training, and corrected from
+the trained VAEs should they differ; :func:`rerender_study_note` renders it again
+for a finished run's folder without training.
 """
 
 from __future__ import annotations
@@ -60,6 +68,14 @@ def _train_images(config: StudyConfig, data) -> str:
     return f"the first {config.n_train:,} of the {total:,} train images"
 
 
+def _shape_words(shape) -> str:
+    """``"28 x 28 images"`` (grey), ``"3 x 28 x 28 images"`` or ``"plain features"``."""
+    if shape is None:
+        return "plain features"
+    channels, *side = shape
+    return " x ".join(map(str, side if channels == 1 else shape)) + " images"
+
+
 def _one_or_each(values: set[str]) -> str:
     """One value, or the values that differ between label subsets."""
     if len(values) == 1:
@@ -94,9 +110,7 @@ def study_note(dataset: str, data, config: StudyConfig,
 
     images = _train_images(config, data)
     vae = config.vae(0)
-    shapes = {"plain features" if o["image_shape"] is None
-              else " x ".join(map(str, o["image_shape"][o["image_shape"][0] == 1:])) + " images"
-              for o in options.values()}
+    shapes = {_shape_words(o["image_shape"]) for o in options.values()}
     encoders = {_ENCODER_WORDS.get(o["encoder"], o["encoder"]) for o in options.values()}
     augmentations = {_AUGMENTATION_WORDS.get(o["augmentation"], o["augmentation"])
                      for o in options.values()}
