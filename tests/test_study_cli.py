@@ -273,5 +273,9 @@ def test_study_on_another_image_set(tmp_path, capsys):
 def test_study_note_names_the_images_used(small_data, tmp_path):
     out = tmp_path / "few"
     assert cli.main(["study", *TINY, "--no-figures", "--out", str(out)]) == 0
-    note = json.loads((out / "results.json").read_text())["note"]
-    assert "the first 600 train images" in note and "all 60,000" not in note
+    doc = json.loads((out / "results.json").read_text())
+    note = doc["note"]
+    assert "from all 600 train images" in note and "60,000" not in note
+    assert doc["config"]["n_train"] == 600
+    # 600 images are fewer than the augmentation rule's minimum: no shift/flip claimed
+    assert "augmentation='auto' = none here" in note and "shifts and mirror flips here" not in note

@@ -6,8 +6,17 @@
 
 Bad usage and missing data end with one ``vaesvm: error: ...`` line that names the
 option to change, and a non-zero exit status, before any work where the option can
-be checked then; Ctrl-C keeps every finished cell in the output folder, and a run
-that ends before its first cell leaves nothing behind.
+be checked then: label counts too small for a method's cross-validation, label
+counts the data cannot supply, an ``--out`` that is a file or cannot be written.
+Ctrl-C keeps every finished cell in the output folder, and a run that ends before
+its first cell leaves nothing behind.
+
+``study`` and ``ablate`` never replace the results of an earlier run without being
+asked: an ``--out`` folder that holds ``results.json``, ``results.md`` or the
+figures of a run is refused before any work, naming ``--overwrite`` (replace that
+run) and a new ``--out`` folder (keep it). With ``--overwrite`` the earlier run's
+files stay untouched until the new run writes its first result, and then all of
+them go, so the folder never mixes two runs. Other files in the folder are kept.
 
 The parser is built from :mod:`vaesvm.study.config` alone: ``vaesvm --help`` and
 ``vaesvm --version`` import neither torch nor scikit-learn.
@@ -130,8 +139,7 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     """The options shared by ``study`` and ``ablate``, defaults from ``DEFAULTS``."""
     d = DEFAULTS[command]
     p.add_argument("--quick", action="store_true",
-                   help=f"small settings that finish in a few minutes on 2 CPU cores "
-                   f"({_quick_text(command)})")
+                   help=f"small settings for a first look ({_quick_text(command)})")
     p.add_argument("--labels", type=_label_count, nargs="+", default=None,
                    help=f"label counts, multiples of 10 (default: "
                    f"{' '.join(map(str, d.n_labels))})")
@@ -142,7 +150,13 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--n-train", type=_n_train, default=None,
                    help=f"train images used, labeled + unlabeled (default: {d.n_train})")
     _add_device_and_data(p)
-    p.add_argument("--out", default=d.out, help=f"output folder (default: {d.out})")
+    p.add_argument("--out", default=d.out,
+                   help=f"output folder (default: {d.out}); one that holds an earlier run's "
+                   "results is refused unless --overwrite is given")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the earlier run in --out: its results.json, results.md "
+                   "and figures are removed when this run writes its first result (a run "
+                   "that ends before that leaves them as they were); other files are kept")
     p.add_argument("--no-figures", action="store_true", help="write JSON and Markdown only")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="per-epoch VAE log (-v), batch progress bars (-vv)")

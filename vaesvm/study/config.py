@@ -143,15 +143,17 @@ def check_labels_within_n_train(n_labels, n_train: int) -> None:
                          "--n-train; raise --n-train or lower --labels")
 
 
-def label_count_problem(y, n_labels: int) -> str | None:
+def label_count_problem(y, n_labels: int, class_names=None) -> str | None:
     """Why ``n_labels`` class-balanced labels cannot be drawn from labels ``y``, or None.
 
     Parameters
     ----------
     y : array-like of int
-        The labels the subset is drawn from.
+        The labels the subset is drawn from (classes 0 to 9).
     n_labels : int
         The label count (one tenth per class).
+    class_names : sequence of str, optional
+        The names of the 10 classes (default: Fashion-MNIST's).
 
     Returns
     -------
@@ -161,15 +163,16 @@ def label_count_problem(y, n_labels: int) -> str | None:
     """
     import numpy as np
 
-    from ..datasets import CLASS_NAMES
+    if class_names is None:
+        from ..datasets import CLASS_NAMES as class_names
 
-    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    counts = np.bincount(np.asarray(y), minlength=10)
     per_class = n_labels // 10
-    if len(classes) < 10:
-        missing = sorted(set(range(10)) - {int(c) for c in classes})
-        return f"no image of class {missing[0]} ({CLASS_NAMES[missing[0]]})"
-    worst = int(np.argmin(counts))
-    if counts[worst] < per_class:
-        c = int(classes[worst])
-        return f"only {counts[worst]} images of class {c} ({CLASS_NAMES[c]})"
+    if counts.min() == 0:
+        c = int(np.flatnonzero(counts == 0)[0])
+        return f"no image of class {c} ({class_names[c]})"
+    c = int(np.argmin(counts))
+    if counts[c] < per_class:
+        plural = "s" if counts[c] != 1 else ""
+        return f"only {counts[c]} image{plural} of class {c} ({class_names[c]})"
     return None

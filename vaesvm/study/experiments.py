@@ -25,13 +25,21 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.svm import SVC
 
 from .. import VAETransformer
-from .._options import RULE_TEXTS, uses_labels
+from .._options import (
+    RULE_TEXTS,
+    flips_keep_labels,
+    resolve_augmentation,
+    resolve_encoder,
+    resolve_image_shape,
+    uses_labels,
+)
 from ..datasets import make_semi_supervised_split
 from .config import M1_PARAMS, StudyConfig
 
-__all__ = ["REFERENCE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "run_study",
-           "run_ablation", "tuned_svc", "default_svc", "logreg", "validation_split",
-           "setting_key", "vae_fits", "versions", "config_dict"]
+__all__ = ["REFERENCE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
+           "PCA_COMPONENTS", "run_study", "run_ablation", "tuned_svc", "default_svc", "logreg",
+           "validation_split", "setting_key", "vae_fits", "versions", "config_dict",
+           "fitted_options", "study_options"]
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -39,6 +47,15 @@ REFERENCE = {100: 0.6985, 600: 0.7720}
 #: C values, and multiples of sklearn's gamma="scale" value, searched by CV.
 SVC_C = (1.0, 10.0, 100.0)
 SVC_GAMMA_FACTORS = (0.25, 1.0, 4.0)
+
+#: Folds of that CV: min(``CV_MAX_FOLDS``, labels per class), at least ``CV_MIN_FOLDS``;
+#: stratified k-fold needs k images of every class, so a tuned SVC needs at least
+#: ``CV_MIN_FOLDS`` labels per class (:attr:`Method.min_labels_per_class`).
+CV_MAX_FOLDS = 5
+CV_MIN_FOLDS = 2
+
+#: Components of the ``PCA + SVC`` baseline (PCA needs at least as many train images).
+PCA_COMPONENTS = 50
 
 
 def tuned_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
@@ -50,8 +67,8 @@ def tuned_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     Parameters
     ----------
     X_lab : ndarray of shape (n_labels, n_features)
-        The labeled features (they fix the gamma grid and the number of folds: at
-        most 5, at least 2).
+        The labeled features, 10 classes balanced (they fix the gamma grid and the
+        number of folds: the labels per class, at most 5, at least 2).
     random_state : int
         Seed of the fold shuffling.
 
@@ -62,8 +79,9 @@ def tuned_svc(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     """
     gamma0 = 1.0 / (X_lab.shape[1] * (float(np.var(X_lab)) or 1.0))
     grid = {"svc__C": list(SVC_C), "svc__gamma": [gamma0 * f for f in SVC_GAMMA_FACTORS]}
-    folds = StratifiedKFold(n_splits=max(2, min(5, len(X_lab) // 10)), shuffle=True,
-                            random_state=random_state)
+    per_class = len(X_lab) // 10
+    folds = StratifiedKFold(n_splits=max(CV_MIN_FOLDS, min(CV_MAX_FOLDS, per_class)),
+                            shuffle=True, random_state=random_state)
     return GridSearchCV(make_pipeline(SVC()), grid, cv=folds)
 
 
@@ -99,12 +117,16 @@ class Method:
     transductive : bool, default=False
         The classifier is fitted on every train row, ``-1`` marking the unlabeled
         ones (a semi-supervised baseline), instead of on the labeled rows only.
+    min_labels_per_class : int, default=1
+        The fewest labeled images per class the classifier can be fitted on (the
+        command line refuses smaller ``--labels`` before any training).
     """
 
     name: str
     features: str
     classifier: Callable[[np.ndarray, int], BaseEstimator]
     transductive: bool = False
+    min_labels_per_class: int = 1
 
 
 #: method name -> :class:`Method`.
@@ -125,8 +147,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("SS-VAE means + SVC", "ssvae_mu", default_svc),
     Method("VAE + SVC", "vae", default_svc),
     Method("VAE + LogReg", "vae", logreg),
-    Method("SVC (pixels)", "pixels", tuned_svc),
-    Method("PCA + SVC", "pca", tuned_svc),
+    Method("SVC (pixels)", "pixels", tuned_svc, min_labels_per_class=CV_MIN_FOLDS),
+    Method("PCA + SVC", "pca", tuned_svc, min_labels_per_class=CV_MIN_FOLDS),
     Method("LogReg (pixels)", "pixels", logreg),
     Method("LabelSpreading (pixels)", "pixels", label_spreading, transductive=True),
 )}
@@ -177,6 +199,48 @@ def versions() -> dict[str, str]:
             "machine": platform.machine(), "torch_threads": str(torch.get_num_threads())}
 
 
+def fitted_options(vae: VAETransformer) -> dict[str, Any]:
+    """What a fitted VAE resolved its ``"auto"`` parameters to, as JSON-ready data."""
+    augmentation = vae.augmentation_
+    return {"image_shape": None if vae.image_shape_ is None else list(vae.image_shape_),
+            "encoder": vae.encoder_,
+            "augmentation": augmentation if isinstance(augmentation, str) else repr(augmentation),
+            "label_weight": vae.label_weight_, "propagation_alpha": vae.propagation_alpha_,
+            "precision": vae.precision_, "device": vae.device_}
+
+
+def study_options(data, config: StudyConfig) -> dict[tuple[int, int], dict[str, Any]]:
+    """The image shape, encoder and augmentation of every SS-VAE of a study, before training.
+
+    The estimator's own rules (:mod:`vaesvm._options`) applied to the rows each
+    ``fit`` of :func:`run_study` will see (the labeled subset first, then the other
+    train images), so reports can state them before the first VAE is trained;
+    :func:`fitted_options` reads the same choices from a fitted VAE.
+
+    Returns
+    -------
+    dict
+        ``(seed, n_labels) -> {"image_shape", "encoder", "augmentation"}``.
+    """
+    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
+    out = {}
+    for seed in config.seeds:
+        vae = config.vae(seed)
+        for n in config.n_labels:
+            lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
+            X = X_train[np.concatenate([lab, unl])]
+            shape = resolve_image_shape(vae.image_shape, X, vae.likelihood)
+            augmentation = resolve_augmentation(
+                vae.augmentation, shape, len(X),
+                lambda lab=lab, shape=shape: flips_keep_labels(X_train[lab], y_train[lab],
+                                                               shape))
+            out[seed, n] = {"image_shape": None if shape is None else list(shape),
+                            "encoder": resolve_encoder(vae.encoder, shape),
+                            "augmentation": augmentation if isinstance(augmentation, str)
+                            else repr(augmentation)}
+    return out
+
+
 def _ignore(*args: Any) -> None:
     """A callback that does nothing."""
 
@@ -218,7 +282,7 @@ def _unlabeled_features(data, config: StudyConfig, seed: int, needs: set[str],
         info = _vae_info(vae, data.X_test)
         on_vae(seed, None, vae)
     if "pca" in needs:
-        pca = PCA(50, random_state=seed).fit(X_train)
+        pca = PCA(PCA_COMPONENTS, random_state=seed).fit(X_train)
         features["pca"] = (pca.transform(X_train), pca.transform(data.X_test))
     if "pixels" in needs:
         features["pixels"] = (X_train, data.X_test)

@@ -28,13 +28,14 @@ from .config import IMAGE_SETS
 __all__ = ["IMAGE_SETS", "load_image_set"]
 
 
-def _bunch(X_train, y_train, X_test, y_test, target_names, image_shape, name):
+def _bunch(X_train, y_train, X_test, y_test, target_names, image_shape, name, what):
     from sklearn.utils import Bunch
 
     return Bunch(X_train=np.ascontiguousarray(X_train, dtype=np.float32), y_train=y_train,
                  X_test=np.ascontiguousarray(X_test, dtype=np.float32), y_test=y_test,
                  target_names=list(target_names), image_shape=image_shape, name=name,
-                 data_dir=None)
+                 data_dir=None, description=f"{what}, {len(y_train):,} train / "
+                 f"{len(y_test):,} test images")
 
 
 def _digits():
@@ -74,19 +75,25 @@ def load_image_set(name: str, *, n_train: int = 12000, data_home=None) -> Any:
     -------
     sklearn.utils.Bunch
         ``X_train``, ``y_train``, ``X_test``, ``y_test``, ``target_names``,
-        ``image_shape`` (None: found by ``image_shape="auto"``) and ``name``.
+        ``image_shape`` (None: found by ``image_shape="auto"``), ``name`` and
+        ``description`` (what the images are and how many, for reports).
     """
     if name not in IMAGE_SETS:
         raise ValueError(f"Unknown image set {name!r}; choose one of {list(IMAGE_SETS)}.")
     if name == "digits":
-        return _bunch(*_digits(), None, name)
+        return _bunch(*_digits(), None, name, "scikit-learn's 8 x 8 digits (a fixed "
+                      "stratified 70 / 30 train / test split)")
     data = load_fashion_mnist(data_home)
     if name == "fashion-mnist":
         return _bunch(data.X_train, data.y_train, data.X_test, data.y_test, CLASS_NAMES,
-                      None, name)
+                      None, name, "Fashion-MNIST, 28 x 28 grey")
     X_tr, y_tr = data.X_train[:n_train], data.y_train[:n_train]
+    first = (f"the first {len(y_tr):,} of its {len(data.y_train):,} train images"
+             if len(y_tr) < len(data.y_train) else "all its train images")
     if name == "fashion-mnist-14":
         return _bunch(_downsampled(X_tr), y_tr, _downsampled(data.X_test), data.y_test,
-                      CLASS_NAMES, None, name)
+                      CLASS_NAMES, None, name, "Fashion-MNIST averaged over 2 x 2 blocks to "
+                      f"14 x 14 ({first} and the official test set)")
     return _bunch(_tinted(X_tr, 0), y_tr, _tinted(data.X_test, 1), data.y_test, CLASS_NAMES,
-                  (3, 28, 28), name)
+                  (3, 28, 28), name, "Fashion-MNIST tinted with a random colour per image, "
+                  f"3 x 28 x 28 ({first} and the official test set)")

@@ -4,6 +4,10 @@
 interrupted run leaves a consistent file holding every cell it finished; the final
 ``results.json`` and ``results.md`` are written once, when the run ends (after the
 figures), with one wall time. The files follow the umask, like the figures.
+
+A folder never mixes two runs: the files of an earlier run (:func:`earlier_run_files`)
+that a writer is told to replace are removed when it writes its first result, and
+left untouched by a run that ends before that.
 """
 
 from __future__ import annotations
@@ -18,8 +22,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ResultsWriter", "accuracies_by_method", "study_table", "ablation_tables",
-           "mean_std"]
+__all__ = ["RUN_FILES", "ResultsWriter", "accuracies_by_method", "study_table",
+           "ablation_tables", "earlier_run_files", "mean_std", "render_markdown",
+           "write_document"]
+
+#: The files a study or ablation writes into its folder (glob patterns): the results
+#: and every figure of :mod:`vaesvm.study.figures`.
+RUN_FILES = ("results.json", "results.md", "elbo_curves*.png", "reconstructions*.png",
+             "samples*.png", "embedding*.png", "confusion_*.png", "accuracy_vs_labels.png",
+             "ablation_*.png")
+
+
+def earlier_run_files(out) -> list[pathlib.Path]:
+    """The files of :data:`RUN_FILES` already in folder ``out``, sorted (none if absent)."""
+    out = pathlib.Path(out)
+    if not out.is_dir():
+        return []
+    return sorted({p for pattern in RUN_FILES for p in out.glob(pattern) if p.is_file()})
 
 
 def mean_std(values: list[float]) -> str:
@@ -150,11 +169,17 @@ class ResultsWriter:
         Settings, versions and the command line, stored under their own keys.
     reference : dict, optional
         Reference accuracies per label count, for the study table.
+    replace : list of path, optional
+        Files of an earlier run in ``out`` (:func:`earlier_run_files`), removed when
+        the first result is written; a run that ends before that leaves them as
+        they were.
     """
 
     def __init__(self, out, kind: str, meta: dict[str, Any],
-                 reference: dict[int, float] | None = None) -> None:
+                 reference: dict[int, float] | None = None,
+                 replace: list[pathlib.Path] | None = None) -> None:
         self.out = pathlib.Path(out)
+        self._replace = [p for p in replace or [] if p.name != "results.json"]
         self._created = _missing_folders(self.out)  # deepest first
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -201,48 +226,82 @@ class ResultsWriter:
         return time.time() - self.start if self.wall_seconds is None else self.wall_seconds
 
     def _atomic_write(self, name: str, text: str) -> None:
-        # open() creates the file with the umask's mode (0644 usually), as the figures
-        tmp = self.out / f".{name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "x", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.out / name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        _atomic_write(self.out / name, text)
+
+    def _document(self) -> dict[str, Any]:
+        return {"kind": self.kind, "finished": self.finished, "wall_seconds": self._elapsed(),
+                **self.meta, "reference": {str(k): v for k, v in self.reference.items()},
+                "vaes": self.vaes, "cells": self.cells}
 
     def _write_json(self) -> None:
-        doc = {"kind": self.kind, "finished": self.finished, "wall_seconds": self._elapsed(),
-               **self.meta, "reference": {str(k): v for k, v in self.reference.items()},
-               "vaes": self.vaes, "cells": self.cells}
-        self._atomic_write("results.json", json.dumps(doc, indent=1, default=_jsonable))
+        for path in self._replace:  # the earlier run's files, before the first result
+            path.unlink(missing_ok=True)
+        self._replace = []
+        write_document(self.out, self._document())
 
     def markdown(self) -> str:
         """The Markdown report of the cells so far."""
-        status = "complete" if self.finished else "INCOMPLETE (interrupted or failed)"
-        head = [f"# vaesvm {self.kind} results", "",
-                f"Command: `{self.meta.get('command', '')}`  ",
-                f"Status: {status}; wall time {self._elapsed():.0f} s; "
-                f"vaesvm {self.meta.get('versions', {}).get('vaesvm', '?')}", ""]
-        note = self.meta.get("note")
-        if note:
-            head += [note, ""]
-        if not self.cells:
-            return "\n".join(head + ["No finished cells yet."])
-        seeds = ("mean +- std over seeds (n = number of seeds)"
-                 if _several_seeds(self.cells) else "one seed")
-        if self.kind == "study":
-            where = ("the official 10,000-image test set"
-                     if self.meta.get("dataset", "fashion-mnist") == "fashion-mnist"
-                     else f"the {self.meta['dataset']} test set")
-            body = [f"Test accuracy (%) on {where}, {seeds}.", "",
-                    study_table(self.cells, self.reference)]
-        else:
-            body = ["VAE + SVC accuracy (%) on the official test set and on 10,000 held-out "
-                    "train images (validation; the labeled subsets are drawn from the "
-                    f"other train images), {seeds}, mean test ELBO and VAE training time; one "
-                    "factor varied at a time, the others at their defaults. Choose settings "
-                    "by the validation columns.", "", ablation_tables(self.cells)]
-        return "\n".join(head + body) + "\n"
+        return render_markdown(self._document())
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """The Markdown report of a ``results.json`` document.
+
+    Parameters
+    ----------
+    doc : dict
+        The document: ``kind``, ``finished``, ``wall_seconds``, ``command``,
+        ``versions``, ``note``, ``dataset``, ``reference`` and ``cells``.
+
+    Returns
+    -------
+    str
+    """
+    cells = doc["cells"]
+    status = "complete" if doc["finished"] else "INCOMPLETE (interrupted or failed)"
+    head = [f"# vaesvm {doc['kind']} results", "",
+            f"Command: `{doc.get('command', '')}`  ",
+            f"Status: {status}; wall time {doc['wall_seconds']:.0f} s; "
+            f"vaesvm {doc.get('versions', {}).get('vaesvm', '?')}", ""]
+    if doc.get("note"):
+        head += [doc["note"], ""]
+    if not cells:
+        return "\n".join(head + ["No finished cells yet."])
+    seeds = ("mean +- std over seeds (n = number of seeds)"
+             if _several_seeds(cells) else "one seed")
+    if doc["kind"] == "study":
+        dataset = doc.get("dataset", "fashion-mnist")
+        where = ("the official 10,000-image test set" if dataset == "fashion-mnist"
+                 else f"the {dataset} test set")
+        reference = {int(k): v for k, v in doc.get("reference", {}).items()}
+        body = [f"Test accuracy (%) on {where}, {seeds}.", "", study_table(cells, reference)]
+    else:
+        body = ["VAE + SVC accuracy (%) on the official test set and on 10,000 held-out "
+                "train images (validation; the labeled subsets are drawn from the "
+                f"other train images), {seeds}, mean test ELBO and VAE training time; one "
+                "factor varied at a time, the others at their defaults. Choose settings "
+                "by the validation columns.", "", ablation_tables(cells)]
+    return "\n".join(head + body) + "\n"
+
+
+def write_document(out, doc: dict[str, Any], *, markdown: bool = False) -> None:
+    """Write ``doc`` as ``out/results.json`` (and ``results.md`` too with ``markdown``)."""
+    out = pathlib.Path(out)
+    _atomic_write(out / "results.json", json.dumps(doc, indent=1, default=_jsonable))
+    if markdown:
+        _atomic_write(out / "results.md", render_markdown(doc))
+
+
+def _atomic_write(path: pathlib.Path, text: str) -> None:
+    """Replace ``path`` by ``text`` in one step: readers see the old file or the new one."""
+    # open() creates the file with the umask's mode (0644 usually), as the figures
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _missing_folders(path: pathlib.Path) -> list[pathlib.Path]:

@@ -1,11 +1,19 @@
 """What ``vaesvm study`` and ``vaesvm ablate`` run: settings, progress bar, outputs, figures.
 
 :func:`run_command` turns the parsed command line into a :class:`StudyConfig`
-(:func:`make_config`), checks every option before any work (errors name the option),
-runs the experiments with a progress bar counted in VAE epochs, keeps
-``results.json`` up to date after every cell, draws the figures and then writes
-``results.json`` / ``results.md`` once, with the wall time it prints. A run that
-fails before its first cell leaves nothing behind.
+(:func:`make_config`), checks every option before any training (errors name the
+option: label counts below a method's minimum, ``--n-train`` below PCA's
+components, an ``--out`` that is a file or holds an earlier run without
+``--overwrite``), runs the experiments with a progress bar counted in VAE epochs,
+keeps ``results.json`` up to date after every cell, draws the figures and then
+writes ``results.json`` / ``results.md`` once, with the wall time it prints. A run
+that fails before its first cell leaves nothing behind (and an earlier run it was
+told to replace as it was).
+
+The study's note (:func:`study_note`) is rendered from the data loaded and the
+options the estimator's rules resolve for it, before training, and corrected from
+the trained VAEs should they differ; :func:`rerender_study_note` renders it again
+for a finished run's folder without training.
 """
 
 from __future__ import annotations
@@ -31,48 +39,126 @@ from .experiments import (
     METHODS,
     REFERENCE,
     config_dict,
+    fitted_options,
     run_ablation,
     run_study,
     setting_key,
+    study_options,
     vae_fits,
     validation_split,
     versions,
 )
 from .progress import Progress
-from .report import ResultsWriter
+from .report import ResultsWriter, earlier_run_files, write_document
 
-__all__ = ["STUDY_NOTE", "check_device", "check_label_counts", "load_data", "make_config",
-           "run_command"]
+__all__ = ["check_device", "check_label_counts", "check_label_minimum",
+           "check_n_train_minimum", "load_data", "make_config", "rerender_study_note",
+           "run_command", "study_note"]
 
-STUDY_NOTE = (
-    "Each seed and label count draws its own class-balanced labeled subset. "
-    "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
-    "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
-    "vae__X_unlabeled=all other train images): one semi-supervised VAE per seed and "
-    f"label count (labels in the loss, weighted by label_weight='auto' = "
-    f"{RULE_TEXTS['label_weight_rule']}, shift/flip augmentation, denoising, convolutional "
-    "encoder), whose transform smooths the latent means over the 10-nearest-neighbour "
-    "graph of the training codes (embedding propagation, propagation_alpha='auto' = "
-    f"{RULE_TEXTS['propagation_rule']}); SS-VAE means + SVC is the same VAE's latent means "
-    "without propagation. The VAE rows are the reference's M1 recipe: one MLP VAE per seed "
-    "trained on all 60,000 train images without labels, augmentation or propagation and "
-    "shared by every label count of that seed, as in the reference study. The SVCs on "
-    "latent means are scikit-learn's default RBF SVC (C=1, gamma='scale'); the pixel and "
-    "PCA SVCs choose C in {1, 10, 100} and gamma in {0.25, 1, 4} x the 'scale' value by "
-    "stratified k-fold CV on the labeled subset (k = min(5, labels per class)). These "
-    "choices were made on validation data (10,000 held-out train images; "
-    "benchmarks/validation/select_defaults.py). Features are not standardized. PCA (50 "
-    "components) is fitted on all train images. The test set is used only for the "
-    "reported accuracies."
-)
+#: Words for the encoders and augmentations the estimator's rules resolve to.
+_ENCODER_WORDS = {"conv": "convolutional encoder", "mlp": "MLP encoder"}
+_AUGMENTATION_WORDS = {"none": "none", "shift": "shifts", "shift_flip": "shifts and mirror flips"}
+
+
+def _train_images(config: StudyConfig, data) -> str:
+    """``"all 60,000 train images"`` or ``"the first 600 of the 60,000 train images"``."""
+    total = len(data.y_train)
+    if config.n_train >= total:
+        return f"all {total:,} train images"
+    return f"the first {config.n_train:,} of the {total:,} train images"
+
+
+def _shape_words(shape) -> str:
+    """``"28 x 28 images"`` (grey), ``"3 x 28 x 28 images"`` or ``"plain features"``."""
+    if shape is None:
+        return "plain features"
+    channels, *side = shape
+    return " x ".join(map(str, side if channels == 1 else shape)) + " images"
+
+
+def _one_or_each(values: set[str]) -> str:
+    """One value, or the values that differ between label subsets."""
+    if len(values) == 1:
+        return next(iter(values))
+    return " or ".join(sorted(values)) + ", depending on the labeled subset"
+
+
+def study_note(dataset: str, data, config: StudyConfig,
+               options: dict[tuple[int, int], dict[str, Any]]) -> str:
+    """The study's methods in words, as this run applies them to this data.
+
+    Parameters
+    ----------
+    dataset : str
+        A key of :data:`~vaesvm.study.config.IMAGE_SETS`.
+    data : Bunch
+        The loaded data (its train images and, for image sets, ``description``).
+    config : StudyConfig
+        The run's settings, ``n_train`` as used.
+    options : dict
+        ``(seed, n_labels) -> {"image_shape", "encoder", "augmentation"}`` of the
+        semi-supervised VAEs, from :func:`~vaesvm.study.experiments.study_options`
+        (or, once trained, :func:`~vaesvm.study.experiments.fitted_options`).
+
+    Returns
+    -------
+    str
+        One paragraph for ``results.json`` and ``results.md``.
+    """
+    from .experiments import CV_MAX_FOLDS, CV_MIN_FOLDS, PCA_COMPONENTS, SVC_C, \
+        SVC_GAMMA_FACTORS, label_spreading
+
+    images = _train_images(config, data)
+    vae = config.vae(0)
+    shapes = {_shape_words(o["image_shape"]) for o in options.values()}
+    encoders = {_ENCODER_WORDS.get(o["encoder"], o["encoder"]) for o in options.values()}
+    augmentations = {_AUGMENTATION_WORDS.get(o["augmentation"], o["augmentation"])
+                     for o in options.values()}
+    augmentation = (f"augmentation='auto' = {_one_or_each(augmentations)} here "
+                    f"({RULE_TEXTS['augment_rule']})" if vae.augmentation == "auto"
+                    else f"augmentation={vae.augmentation!r}")
+    grid_c = ", ".join(f"{c:g}" for c in SVC_C)
+    grid_gamma = ", ".join(f"{g:g}" for g in SVC_GAMMA_FACTORS)
+    spreading = label_spreading(None, 0).get_params()
+    head = ""
+    if dataset != "fashion-mnist":
+        head = (f"Image set: {data.description} (vaesvm.study.image_sets). LabelSpreading "
+                f"(pixels) is scikit-learn's LabelSpreading(kernel='{spreading['kernel']}', "
+                f"n_neighbors={spreading['n_neighbors']}) on the pixels of {images}, the "
+                "unlabeled ones marked -1. ")
+    return head + (
+        f"Each seed and label count draws its own class-balanced labeled subset from {images}. "
+        "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
+        "VAETransformer()), ('svc', SVC())]).fit(X_labeled, y_labeled, "
+        "vae__X_unlabeled=the other train images): one semi-supervised VAE per seed and "
+        f"label count (labels in the loss, weighted by label_weight='auto' = "
+        f"{RULE_TEXTS['label_weight_rule']}; {augmentation}; "
+        f"{'denoising; ' if vae.denoising else ''}{_one_or_each(encoders)} on "
+        f"{_one_or_each(shapes)}), whose transform smooths the latent means over the "
+        f"{vae.n_neighbors}-nearest-neighbour graph of the training codes (embedding "
+        f"propagation, propagation_alpha='auto' = {RULE_TEXTS['propagation_rule']}); "
+        "SS-VAE means + SVC is the same VAE's latent means without propagation. The VAE "
+        "rows are the reference's M1 recipe: one MLP VAE per seed trained on "
+        f"{images} without labels, augmentation or propagation and shared by every label "
+        "count of that seed, as in the reference study. The SVCs on latent means are "
+        "scikit-learn's default RBF SVC (C=1, gamma='scale'); the pixel and PCA SVCs "
+        f"choose C in {{{grid_c}}} and gamma in {{{grid_gamma}}} x the 'scale' value by "
+        f"stratified k-fold CV on the labeled subset (k = min({CV_MAX_FOLDS}, labels per "
+        f"class), at least {CV_MIN_FOLDS}). These choices were made on "
+        f"{'' if dataset == 'fashion-mnist' else 'Fashion-MNIST '}validation data "
+        "(10,000 held-out train images; benchmarks/validation/select_defaults.py). "
+        f"Features are not standardized. PCA ({PCA_COMPONENTS} components) is fitted on "
+        f"{images}. The test set ({len(data.y_test):,} images) is used only for the "
+        "reported accuracies.")
 
 
 def make_config(args: argparse.Namespace) -> StudyConfig:
-    """Build the run's settings from ``args``.
+    """Build the run's settings from ``args``; refuse those the methods cannot run.
 
     The command's :data:`~vaesvm.study.config.DEFAULTS`, then its
     :data:`~vaesvm.study.config.QUICK` settings with ``--quick``, then the options
-    given explicitly.
+    given explicitly. Another image set than Fashion-MNIST uses all its train images
+    unless ``--n-train`` is given (``n_train`` is set when the data is loaded).
     """
     settings = DEFAULTS[args.command].settings()
     if args.quick:
@@ -92,9 +178,47 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_labels"] = tuple(args.labels) if args.labels else IMAGE_SETS[dataset][1]
         settings["n_train"] = args.n_train or N_TRAIN_MAX
         settings["methods"] = tuple(METHODS)  # with the LabelSpreading baseline
-    check_labels_within_n_train(settings["n_labels"], settings["n_train"])
-    return StudyConfig(**settings, device=args.device, precision=args.precision,
-                       verbose=max(0, args.verbose))
+    config = StudyConfig(**settings, device=args.device, precision=args.precision,
+                         verbose=max(0, args.verbose))
+    if args.command == "study":
+        check_label_minimum(config.n_labels, config.methods)
+    if dataset == "fashion-mnist" or args.n_train:
+        check_labels_within_n_train(config.n_labels, config.n_train)
+        if args.command == "study":
+            check_n_train_minimum(config.n_train, config.methods)
+    return config
+
+
+def check_label_minimum(n_labels, methods) -> None:
+    """Refuse label counts too small for a method (the tuned SVCs' cross-validation).
+
+    Parameters
+    ----------
+    n_labels : iterable of int
+        The label counts (``--labels``), 10 classes balanced.
+    methods : iterable of str
+        The methods of the run (keys of :data:`~vaesvm.study.experiments.METHODS`).
+    """
+    need = {m: METHODS[m].min_labels_per_class for m in methods}
+    fewest = max(need.values(), default=1)
+    for n in n_labels:
+        per_class = n // 10
+        if per_class < fewest:
+            names = " and ".join(m for m, k in need.items() if k > per_class)
+            raise ValueError(
+                f"--labels {n} gives {per_class} labeled image{'s' * (per_class != 1)} per "
+                f"class, but {names} choose C and gamma by stratified cross-validation, "
+                f"which needs at least {fewest} per class; use --labels {10 * fewest} or more")
+
+
+def check_n_train_minimum(n_train: int, methods) -> None:
+    """Refuse an ``--n-train`` below the PCA baseline's components."""
+    from .experiments import PCA_COMPONENTS
+
+    if any(METHODS[m].features == "pca" for m in methods) and n_train < PCA_COMPONENTS:
+        raise ValueError(f"--n-train {n_train}: PCA + SVC fits {PCA_COMPONENTS} PCA "
+                         f"components, which needs at least {PCA_COMPONENTS} train images; "
+                         f"use --n-train {PCA_COMPONENTS} or more")
 
 
 def check_device(device: str) -> None:
@@ -120,8 +244,13 @@ def _load(args: argparse.Namespace, config: StudyConfig):
         return load_data(args.data_home)
     from .image_sets import load_image_set
 
-    data = load_image_set(dataset, data_home=args.data_home)
-    config.n_train = min(config.n_train, len(data.y_train))
+    kwargs = {"n_train": args.n_train} if args.n_train else {}
+    data = load_image_set(dataset, data_home=args.data_home, **kwargs)
+    if args.n_train and args.n_train > len(data.y_train):
+        raise ValueError(f"--n-train {args.n_train}: the {dataset} image set has "
+                         f"{len(data.y_train)} train images; lower --n-train or leave it "
+                         "out to use them all")
+    config.n_train = args.n_train or len(data.y_train)
     if data.image_shape is not None:
         config.vae_params = {"image_shape": data.image_shape, **config.vae_params}
     return data
@@ -139,7 +268,8 @@ def load_data(data_home: str | None):
         raise type(exc)(message) from exc
 
 
-def check_label_counts(y_train, n_labels, n_train: int, *, pool=None) -> None:
+def check_label_counts(y_train, n_labels, n_train: int, *, pool=None,
+                       class_names=None) -> None:
     """Refuse label counts that the first ``n_train`` train images cannot supply.
 
     Parameters
@@ -153,13 +283,15 @@ def check_label_counts(y_train, n_labels, n_train: int, *, pool=None) -> None:
     pool : ndarray, optional
         The indices of the first ``n_train`` images that labeled subsets are drawn
         from (all of them by default; the ablation holds validation images out).
+    class_names : sequence of str, optional
+        The names of the classes (default: Fashion-MNIST's).
     """
     if n_train > len(y_train):
         raise ValueError(f"--n-train {n_train}: there are only {len(y_train)} train images")
     y = y_train[:n_train] if pool is None else y_train[:n_train][pool]
     where = "" if pool is None else " outside the held-out validation images"
     for n in n_labels:
-        problem = label_count_problem(y, n)
+        problem = label_count_problem(y, n, class_names)
         if problem:
             raise ValueError(f"--labels {n} needs {n // 10} labeled images per class, but "
                              f"the first --n-train {n_train} train images hold {problem}"
@@ -187,25 +319,30 @@ def _ablation_steps(config: StudyConfig, factors: list[str], figures: bool) -> i
 
 
 def _results_writer(args: argparse.Namespace, config: StudyConfig) -> ResultsWriter:
-    """The writer of the run's folder (fails at once, naming ``--out``, when unusable)."""
+    """The writer of the run's folder (fails at once, naming ``--out``, when unusable).
+
+    A folder holding an earlier run is refused unless ``--overwrite`` is given.
+    """
     study = args.command == "study"
     dataset = getattr(args, "dataset", "fashion-mnist")
-    note = STUDY_NOTE if study else None
-    if study and dataset == "fashion-mnist" and config.n_train < N_TRAIN_MAX:
-        note = note.replace("all 60,000 train images", f"the first {config.n_train} train images")
-    if study and dataset != "fashion-mnist":
-        note = (f"Image set: {IMAGE_SETS[dataset][0]} (vaesvm.study.image_sets; all its "
-                "train images, official or fixed test split). LabelSpreading (pixels) is "
-                "scikit-learn's LabelSpreading(kernel='knn', n_neighbors=7) on all train "
-                "pixels, the unlabeled ones marked -1. Otherwise as in the Fashion-MNIST "
-                "study: " + STUDY_NOTE)
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {args.out} is a file, not a folder; choose a new "
+                              "--out folder")
+    earlier = earlier_run_files(out)
+    if earlier and not args.overwrite:
+        names = ", ".join(p.name for p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+        raise FileExistsError(f"--out {args.out} holds the results of an earlier run "
+                              f"({names}); pass --overwrite to replace them, or choose a new "
+                              "--out folder")
     meta = {"command": args.command_line, "config": config_dict(config),
-            "versions": versions(), "note": note, "dataset": dataset}
+            "versions": versions(), "note": None, "dataset": dataset}
     if not study:
         meta["factors"] = list(args.factors)
     try:
         return ResultsWriter(args.out, "study" if study else "ablation", meta,
-                             REFERENCE if study and dataset == "fashion-mnist" else None)
+                             REFERENCE if study and dataset == "fashion-mnist" else None,
+                             replace=earlier)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OSError(f"--out {args.out}: cannot create or write this folder ({reason}); "
@@ -227,18 +364,31 @@ def run_command(args: argparse.Namespace) -> pathlib.Path:
     writer = _results_writer(args, config)
     try:
         _run(args, config, writer, figures)
+        writer.finish(complete=True)
     except BaseException as exc:
-        if writer.cells:
-            writer.finish(complete=False)
-            exc.kept_results = writer.out / "results.json"
-        else:
-            writer.discard()
+        _end_early(writer, exc)
         raise
-    writer.finish(complete=True)
     print(writer.markdown())
     print(f"Results in {writer.out}/ (results.json, results.md"
           f"{', *.png' if figures else ''})")
     return writer.out
+
+
+def _end_early(writer: ResultsWriter, exc: BaseException) -> None:
+    """Keep the finished cells of a run that ``exc`` ends, or remove what it created.
+
+    A second Ctrl-C (or a failing disk) while doing so still ends with the first
+    exception: ``results.json`` was rewritten after every cell, so it holds them.
+    """
+    try:
+        if writer.cells:
+            writer.finish(complete=False)
+        else:
+            writer.discard()
+    except (OSError, KeyboardInterrupt):
+        pass
+    if writer.cells:
+        exc.kept_results = writer.out / "results.json"
 
 
 def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
@@ -246,13 +396,27 @@ def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
     """Load the data, run the cells and draw the figures, under one progress bar."""
     study = writer.kind == "study"
     data = _load(args, config)
+    if study:
+        check_n_train_minimum(config.n_train, config.methods)
     pool = None if study else validation_split(min(config.n_train, len(data.y_train)))[0]
-    check_label_counts(data.y_train, config.n_labels, config.n_train, pool=pool)
+    check_label_counts(data.y_train, config.n_labels, config.n_train, pool=pool,
+                       class_names=data.target_names)
+    writer.meta["config"] = config_dict(config)  # n_train and image shape as used
     vaes: dict[str, Any] = {}
+    options: dict[tuple[int, int], dict[str, Any]] = {}
+    dataset = writer.meta["dataset"]
+    if study:
+        options = study_options(data, config)
+        writer.meta["note"] = study_note(dataset, data, config, options)
 
     def keep_vae(seed: int, n: int | None, vae) -> None:
-        writer.add_vae({"seed": seed, "n_labels": n, "history": vae.history_})
+        fitted = fitted_options(vae)
+        writer.add_vae({"seed": seed, "n_labels": n, "options": fitted,
+                        "history": vae.history_})
         vaes.setdefault("m1" if n is None else "ss", (seed, vae))
+        if n is not None:  # the note states what the VAEs used, should a rule differ
+            options[seed, n] = {k: fitted[k] for k in options[seed, n]}
+            writer.meta["note"] = study_note(dataset, data, config, options)
 
     from .figures import ablation_figures, study_figures
 
@@ -266,6 +430,56 @@ def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
             run_ablation(data, config, args.factors, on_cell=writer.add, progress=progress)
             if figures:
                 ablation_figures(writer, progress)
+
+
+def rerender_study_note(folder, data_home=None) -> dict[str, Any]:
+    """Re-state the note and ``n_train`` of a finished study's folder; keep every number.
+
+    The command recorded in ``folder/results.json`` is parsed again and its data
+    loaded (nothing is trained), so the note says what that run used, as a run
+    of this version writes it. The cells, VAE histories, versions and wall time stay
+    as they are; ``note_rerendered_by`` names this version. ``results.json`` and
+    ``results.md`` are rewritten.
+
+    Parameters
+    ----------
+    folder : path-like
+        A study's output folder.
+    data_home : path-like, optional
+        Where the Fashion-MNIST files are (``--data-home``).
+
+    Returns
+    -------
+    dict
+        The rewritten ``results.json`` document.
+    """
+    import json
+    import shlex
+
+    from .. import __version__
+    from ..cli import build_parser
+
+    folder = pathlib.Path(folder)
+    doc = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    if doc["kind"] != "study":
+        raise ValueError(f"{folder} holds an {doc['kind']}, not a study")
+    args = build_parser().parse_args(shlex.split(doc["command"])[1:])
+    args.data_home = data_home
+    config = make_config(args)
+    data = _load(args, config)
+    recorded = doc["config"]
+    if ([recorded["n_labels"], recorded["seeds"]]
+            != [list(config.n_labels), list(config.seeds)]):
+        raise ValueError(f"{folder}: the recorded settings are not those of its command")
+    recorded["n_train"] = config.n_train
+    recorded["vae_params"] = dict(config.vae_params)
+    if "image_shape" in config.vae_params:
+        recorded["vae_defaults"]["image_shape"] = config.vae_params["image_shape"]
+    doc["note"] = study_note(doc.get("dataset", "fashion-mnist"), data, config,
+                             study_options(data, config))
+    doc["note_rerendered_by"] = f"vaesvm {__version__}"
+    write_document(folder, doc, markdown=True)
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))
 
 
 def _have_matplotlib() -> bool:
