@@ -10,8 +10,8 @@ it encodes each image into 16 numbers, the latent means
 (:meth:`~vaesvm.VAETransformer.inverse_transform`) and draws new images from
 the prior (:meth:`~vaesvm.VAETransformer.sample`). A 2-D t-SNE map of the codes
 of test images, coloured by their class, shows why a classifier needs few
-labels on these codes: images of one class lie together although the VAE never
-saw a class.
+labels on these codes: images of a class gather in the same regions, although
+the VAE never saw a label.
 """
 
 # %%

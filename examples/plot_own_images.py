@@ -8,8 +8,8 @@ the layout of NumPy, PIL and matplotlib. :class:`~vaesvm.VAETransformer` takes
 one flat row per image, channels first as PyTorch lays images out, and needs
 to be told the shape of one image with ``image_shape=(channels, height,
 width)``: then its convolutional encoder sees the pixels' neighbourhoods.
-Only square grey images are recognized on their own (``image_shape="auto"``);
-colour or non-square rows would otherwise be taken for plain feature vectors.
+The default, ``image_shape="auto"``, recognizes square grey images only: colour
+or non-square rows would be taken for plain feature vectors.
 
 The images here are made from Fashion-MNIST: each one is cropped to 28 x 20
 pixels and tinted with a random colour (the colour says nothing about the
