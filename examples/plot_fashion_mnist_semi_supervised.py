@@ -79,13 +79,13 @@ evaluate("VAETransformer + SVC",
 import matplotlib.pyplot as plt
 
 names = list(results)
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = plt.subplots(figsize=(7.5, 3.2))
 bars = ax.barh(names, [100 * results[n] for n in names],
                color=["0.65", "0.65", "0.65", "tab:blue"])
 ax.bar_label(bars, fmt="%.1f%%", padding=3)
 ax.invert_yaxis()
 ax.set_xlim(0, 100)
-ax.set_xlabel("test accuracy (%), 2,000 test images")
-ax.set_title("Fashion-MNIST: 100 labels, 4,900 unlabeled images (small run)")
+ax.set_xlabel("test accuracy (%) on 2,000 test images (a small run)")
+ax.set_title("Fashion-MNIST: 100 labels, 4,900 unlabeled images")
 fig.tight_layout()
 plt.show()
