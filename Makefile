@@ -70,7 +70,7 @@ ablate: install data
 	$(BIN)/vaesvm ablate --out docs/results/ablation
 
 lint: install
-	$(PY) -m ruff check vaesvm tests benchmarks
+	$(PY) -m ruff check vaesvm tests benchmarks examples
 
 docs: install
 	$(MAKE) -C docs html SPHINXBUILD="$(abspath $(BIN))/sphinx-build"

@@ -4,4 +4,5 @@
 # would be imported as "conftest" and clash.
 collect_ignore = ["vaesvm/__main__.py", "benchmarks", "docs/conf.py", "docs/conftest.py",
                   "tests/conftest.py"]
-collect_ignore_glob = ["docs/_build/*", "docs/generated/*"]
+# The gallery scripts run in `make docs` (sphinx-gallery), not as test modules.
+collect_ignore_glob = ["docs/_build/*", "docs/generated/*", "docs/auto_examples/*", "examples/*"]

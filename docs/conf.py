@@ -28,6 +28,7 @@ extensions = [
     "numpydoc",
     "myst_parser",
     "sphinxarg.ext",  # the CLI reference (cli.rst), generated from vaesvm.cli.build_parser()
+    "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = ["_templates"]
@@ -53,6 +54,31 @@ autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_show_inherited_class_members = False
+
+# -- sphinx-gallery ----------------------------------------------------------
+# examples/plot_*.py run at every build (small data, seconds each) and become
+# auto_examples/ (git-ignored); sg_execution_times.rst records how long each took.
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    # Every example is listed here (a new one too), in reading order.
+    "within_subsection_order": ExplicitOrder([
+        "plot_quick_start_digits.py",
+        "plot_fashion_mnist_semi_supervised.py",
+        "plot_unlabeled_minus_one.py",
+        "plot_grid_search_cache.py",
+        "plot_own_images.py",
+        "plot_latent_space.py",
+    ]),
+    # "Examples using vaesvm.X" lists, for `.. minigallery:: vaesvm.X` on API pages.
+    "doc_module": ("vaesvm",),
+    "backreferences_dir": "generated/backreferences",
+    "abort_on_example_error": True,
+    "remove_config_comments": True,
+}
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "alabaster"
