@@ -17,12 +17,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._augment import AUGMENTATIONS
+from ._augment import AUGMENTATIONS, CHECK_ROWS, check_augmentation
 from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
 from ._net import build_net, epoch_history, fit_seeded, latent_means, torch_threads
 from ._options import PRECISIONS, fill_rule_texts, resolve_options
 from ._propagation import EmbeddingPropagation
-from ._validation import TrainingData, check_input, check_training_data
+from ._validation import (
+    TrainingData,
+    as_tensor,
+    check_input,
+    check_training_data,
+    warn_ineffective_settings,
+)
 
 __all__ = ["VAETransformer"]
 
@@ -313,9 +319,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
-        """Validate ``X`` (see :func:`~vaesvm._validation.check_input`)."""
-        return check_input(self, X, reset=reset, name=name)
+    def _check_X(self, X) -> np.ndarray:
+        """Validate ``X`` for a fitted model (see :func:`~vaesvm._validation.check_input`).
+
+        The value range is the one of the likelihood the model was trained with,
+        whatever ``likelihood`` says now.
+        """
+        return check_input(self, X, reset=False, likelihood=self.net_.module_.likelihood)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -393,6 +403,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, data)
+        warn_ineffective_settings(self, data)
+        if callable(options.augmentation):
+            check_augmentation(options.augmentation, as_tensor(data.X[:CHECK_ROWS], options.device))
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
         with torch_threads(self.n_threads):
             fit_seeded(net, data.X, data.y, options.seed)
@@ -414,6 +427,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _set_fitted(self, data: TrainingData, options, net, propagation) -> None:
         """Assign every fitted attribute at once."""
         self.n_features_in_ = data.n_features_in
+        self.n_components_ = int(net.module_.n_components)
         if data.feature_names_in is not None:
             self.feature_names_in_ = data.feature_names_in
         elif hasattr(self, "feature_names_in_"):
@@ -437,7 +451,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _n_features_out(self) -> int:
         """Number of output features, used by ``get_feature_names_out`` (fitted only)."""
         check_is_fitted(self, "net_")
-        return self.n_components
+        return self.n_components_
 
     def encode(self, X) -> np.ndarray:
         """Return the latent means mu(x) themselves, without embedding propagation.
@@ -454,7 +468,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             with ``propagation_alpha=0``).
         """
         check_is_fitted(self)
-        return latent_means(self.net_, self._check_X(X, reset=False))
+        return latent_means(self.net_, self._check_X(X))
 
     def transform(self, X) -> np.ndarray:
         """Return the latent means mu(x), smoothed over the training codes' graph.
@@ -492,11 +506,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float32, input_name="Z")
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self.n_components_:
             raise ValueError(
-                f"inverse_transform expects latent codes with n_components="
-                f"{self.n_components} columns; got {Z.shape[1]}. Pass the output of "
-                "transform()."
+                f"inverse_transform expects latent codes with n_components_="
+                f"{self.n_components_} columns (the fitted latent dimension); got "
+                f"{Z.shape[1]}. Pass the output of transform()."
             )
         return self.net_.map_batches(Z, lambda m, z: m.mean(z))
 
@@ -519,7 +533,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
+        z = rng.standard_normal((n_samples, self.n_components_)).astype(np.float32)
         return self.net_.map_batches(z, lambda m, z: m.mean(z))
 
     def score_samples(self, X) -> np.ndarray:
@@ -540,7 +554,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             ELBO of each sample.
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X)
 
         def elbo(module, x):
             reconstruction, kl = module.elbo_terms(x, module(x))
