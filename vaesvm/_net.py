@@ -24,7 +24,7 @@ from skorch.utils import is_dataset
 
 from ._augment import ImageAugment
 from ._callbacks import DivergenceGuard, EpochReporter, KLWarmup, divergence_advice
-from ._options import max_shift
+from ._options import STALLED_CHANGE, max_shift
 from ._model import VAE, ELBOLoss
 from ._validation import as_tensor
 
@@ -39,12 +39,6 @@ __all__ = [
     "loadable_device",
     "torch_threads",
 ]
-
-#: ``fit`` warns (a ``ConvergenceWarning``) when training moved the weights by less than
-#: this fraction of their norm: Adam moves every weight by about ``learning_rate`` per
-#: step, so only a learning rate orders of magnitude too small (or a handful of steps)
-#: stays below it, and the codes are then those of the random initial network.
-STALLED_CHANGE = 1e-4
 
 #: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
 #: 1024 rows: 1.4-1.6x faster than 4096 for the convolutional encoder and no memory

@@ -23,11 +23,11 @@ from sklearn.utils import check_random_state
 
 __all__ = ["AUGMENT_MIN_ROWS", "AUTO_BFLOAT16", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
            "AUTO_PROPAGATION_ALPHA", "FitOptions", "GAUSSIAN_SCALE", "PRECISIONS", "RULE_TEXTS",
-           "SHIFT_FRACTION", "bfloat16_is_native", "canonical_device", "fill_rule_texts",
-           "flips_keep_labels", "image_shape_of", "max_shift", "resolve_augmentation",
-           "resolve_device", "resolve_encoder", "resolve_image_shape", "resolve_label_weight",
-           "resolve_options", "resolve_precision", "resolve_propagation_alpha", "smoothness",
-           "uses_labels"]
+           "SHIFT_FRACTION", "STALLED_CHANGE", "bfloat16_is_native", "canonical_device",
+           "fill_rule_texts", "flips_keep_labels", "image_shape_of", "max_shift",
+           "resolve_augmentation", "resolve_device", "resolve_encoder", "resolve_image_shape",
+           "resolve_label_weight", "resolve_options", "resolve_precision",
+           "resolve_propagation_alpha", "smoothness", "uses_labels"]
 
 #: ``label_weight="auto"``: labeled rows / ``scale``, clipped to [``low``, ``high``].
 #: Chosen on validation data (10,000 held-out train images) at 100, 600, 1000 and
@@ -74,6 +74,13 @@ AUTO_FLIP = {"min_ratio": 0.6, "max_rows": 2000}
 #: digits scaled by 0.1 or 100, or shifted by 10, the default VAE's reconstruction
 #: error stayed at that of the feature means (see the troubleshooting page).
 GAUSSIAN_SCALE = {"low": 0.1, "high": 10.0, "max_mean": 10.0, "rows": 10000}
+
+#: ``fit`` warns (a ``ConvergenceWarning``) when training moved the weights by less than
+#: this fraction of their norm: Adam moves every weight by about ``learning_rate`` per
+#: step, so only a learning rate orders of magnitude too small (or a handful of steps at
+#: a small one) stays below it, and the codes are then those of the random initial
+#: network.
+STALLED_CHANGE = 1e-4
 
 #: Accepted values of ``VAETransformer(precision=...)`` besides ``"auto"``.
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
@@ -442,6 +449,7 @@ RULE_TEXTS: dict[str, str] = {
     "gaussian_scale_rule": (f"a feature whose mean lies beyond +-{GAUSSIAN_SCALE['max_mean']:g} "
                             f"or whose standard deviation (when it varies) lies outside "
                             f"[{GAUSSIAN_SCALE['low']:g}, {GAUSSIAN_SCALE['high']:g}]"),
+    "stalled_rule": f"less than {STALLED_CHANGE:g} of their norm",
     "device_rule": "'cuda' when torch.cuda.is_available(), else 'cpu'",
     "precision_rule": ("'bfloat16' on devices that compute bfloat16 in hardware (CPUs with "
                        "AVX512-BF16 or AMX, CUDA GPUs from Ampere on), else 'float32'"
