@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 #: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
-#: 1024 rows: 1.4-1.6x faster than 4096 for the convolutional encoder and no memory
-#: peak, where 4096 rows added 120-260 MiB of activations (Performance record page, "Memory").
+#: Larger batches were slower for the convolutional encoder and held more activations
+#: at once, for no gain (figures: the performance record page, "Memory").
 INFERENCE_BATCH_SIZE = 1024
 
 
@@ -151,7 +151,7 @@ class TensorBatchIterator:
                     pick = torch.randint(0, len(labeled), (self.labeled_batch_size,),
                                          generator=gen).to(X.device)
                     idx = torch.cat([idx, labeled[pick]])
-                xb = X.index_select(0, idx)  # 7x faster than X[idx] on a CPU
+                xb = X.index_select(0, idx)  # a faster gather than X[idx] on a CPU
                 if self.augment is not None:
                     augmented = self.augment(xb, gen)
                     xb = {"X": augmented, "target": xb} if self.denoise else augmented
@@ -291,9 +291,8 @@ class VAENet(NeuralNet):
                     # One array allocated up front, written batch by batch: keeping
                     # each batch's output until a final concatenation scattered small
                     # long-lived blocks between the batches' large transient buffers,
-                    # and the heap then grew by a buffer per batch in some runs (a
-                    # 70,000-image fit peaked 70-170 MiB higher in 3 of 12; Performance
-                    # record page, "Memory").
+                    # and the heap then grew by a buffer per batch in some runs
+                    # (performance record page, "Memory").
                     out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype,
                                       device="cpu")
                 out[start:start + len(values)] = values

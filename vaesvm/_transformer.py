@@ -175,8 +175,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         propagation graph); torch's setting is restored when ``fit`` returns.
         None: leave torch's setting alone (all cores by default). Use 1 when
         other work shares the cores: threads that wait for a busy core spin,
-        and an epoch ran 2.2x slower with 2 threads than with 1 on 2 cores
-        that another fit kept busy (``benchmarks/threads.py``). The cap
+        so an epoch slows down rather than speeds up (see the performance
+        page and ``benchmarks/threads.py``). The cap
         applies to the whole process while ``fit`` runs, so fits in
         concurrent threads share it.
     random_state : int, RandomState instance or None, default=None
