@@ -26,7 +26,7 @@ from ._augment import ImageAugment
 from ._callbacks import DivergenceGuard, EpochReporter, KLWarmup, divergence_advice
 from ._options import STALLED_CHANGE, max_shift
 from ._model import VAE, ELBOLoss
-from ._validation import as_tensor
+from ._validation import as_tensor, user_stacklevel
 
 __all__ = [
     "TensorBatchIterator",
@@ -325,7 +325,7 @@ def loadable_device(device: str | torch.device | None) -> str | None:
         warnings.warn(
             f"This model was trained on {str(resolved)!r}, but this machine has "
             f"{torch.cuda.device_count()} CUDA device(s); it loads on 'cuda' (the current "
-            "device) instead.", UserWarning, stacklevel=3)
+            "device) instead.", UserWarning, stacklevel=user_stacklevel())
         return "cuda"
     return str(resolved)
 
@@ -493,7 +493,7 @@ def _warn_if_stalled(net: VAENet, start: torch.Tensor) -> None:
             f"weights differ from their random initial values by {change:.2g} of their "
             "norm, so the codes are those of an untrained network. Raise learning_rate "
             f"(now {net.lr:g}; the default is 0.001) or max_epochs (now {net.max_epochs}).",
-            ConvergenceWarning, stacklevel=6)
+            ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 #: ``history_`` key -> skorch history key.

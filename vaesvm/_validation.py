@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -14,7 +15,23 @@ from sklearn.utils.validation import check_array, validate_data
 from ._options import GAUSSIAN_SCALE, uses_labels
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
-           "far_from_unit_scale", "unlabeled_mask", "warn_ineffective_settings"]
+           "far_from_unit_scale", "unlabeled_mask", "user_stacklevel", "warn_ineffective_settings"]
+
+#: Packages whose frames a warning skips to point at the user's own line.
+_LIBRARIES = frozenset({"vaesvm", "sklearn", "skorch", "torch", "joblib"})
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside the libraries.
+
+    Counted for a ``warnings.warn`` in the function that calls this one: through a
+    Pipeline, a search or the study app the warning then names the user's line, not
+    a line of scikit-learn's.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in _LIBRARIES:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def as_tensor(X, device=None) -> torch.Tensor:
@@ -332,13 +349,13 @@ def warn_ineffective_settings(estimator, data: TrainingData) -> None:
             f"per epoch and is only {last:.3g} (not kl_weight={e.kl_weight:g}) in the last "
             "epoch, so the codes are hardly regularized (with max_epochs=1 the VAE trains "
             f"as a plain autoencoder). Set kl_warmup_epochs to at most max_epochs ({fix}) "
-            "or raise max_epochs.", UserWarning, stacklevel=5)
+            "or raise max_epochs.", UserWarning, stacklevel=user_stacklevel())
     if e.label_weight != "auto" and e.label_weight > 0 and data.n_labeled == 0:
         warnings.warn(
             f"label_weight={e.label_weight:g} has no effect: fit got no labeled rows (y is "
             "None, or every label is -1), so the plain unsupervised VAE is trained. Pass "
             "class labels in y, or label_weight=0 to train without them.",
-            UserWarning, stacklevel=5)
+            UserWarning, stacklevel=user_stacklevel())
     if e.likelihood == "gaussian":
         n_far, j, mean, std = far_from_unit_scale(data.X)
         if n_far:
@@ -350,4 +367,5 @@ def warn_ineffective_settings(estimator, data: TrainingData) -> None:
                 f"{g['high']:g}]; feature {j}: mean {mean:.3g}, standard deviation "
                 f"{std:.3g}); the VAE then learns little about them. Standardize the "
                 "features first: make_pipeline(StandardScaler(), "
-                "VAETransformer(likelihood='gaussian')).", UserWarning, stacklevel=5)
+                "VAETransformer(likelihood='gaussian')).", UserWarning,
+                stacklevel=user_stacklevel())
