@@ -12,7 +12,10 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-__all__ = ["AUGMENTATIONS", "ImageAugment", "augment_images"]
+__all__ = ["AUGMENTATIONS", "CHECK_ROWS", "ImageAugment", "augment_images", "check_augmentation"]
+
+#: Rows of the batch on which :func:`check_augmentation` tries a user's callable.
+CHECK_ROWS = 8
 
 #: Accepted values of ``VAETransformer(augmentation=...)`` besides ``"auto"``.
 AUGMENTATIONS: tuple[str, ...] = ("none", "shift", "shift_flip")
@@ -62,7 +65,7 @@ def augment_images(
         rows = dy[:, None] + torch.arange(h, device=x.device)
         cols = dx[:, None] + torch.arange(w, device=x.device)
         # the h x w window of every padded image, by its offsets in the flat padded
-        # image: one gather (advanced indexing with four index tensors cost 4.5x)
+        # image: one gather (cheaper than advanced indexing with four index tensors)
         window = (rows[:, :, None] * (w + 2 * sx) + cols[:, None, :]).reshape(n, 1, h * w)
         img = pad.reshape(n, c, -1).gather(2, window.expand(n, c, h * w))
     return img.reshape(n, c * h * w)
@@ -92,3 +95,50 @@ class ImageAugment:
         """Return a randomly augmented copy of the batch ``x``."""
         return augment_images(x, self.image_shape, max_shift=self.max_shift,
                               flip=self.flip, generator=generator)
+
+
+def check_augmentation(augment, X: torch.Tensor) -> None:
+    """Try the user's ``augment(batch, generator)`` once on the first rows of ``X``.
+
+    Training calls it on every batch; a wrong output would otherwise surface as a
+    torch error deep inside the first training step. The call gets a copy of up
+    to :data:`CHECK_ROWS` rows and a generator of its own, so the training data
+    and the fit's random streams are untouched.
+
+    Parameters
+    ----------
+    augment : callable
+        The ``augmentation`` parameter.
+    X : torch.Tensor of shape (n_rows, n_features), dtype float32
+        Training rows, on the training device.
+
+    Raises
+    ------
+    TypeError
+        When the output is not a tensor.
+    ValueError
+        When its shape, dtype or device differs from the batch's, or it holds
+        NaN or infinite values.
+    """
+    batch = X[:CHECK_ROWS].clone()
+    out = augment(batch, torch.Generator().manual_seed(0))
+    expected = (f"a torch.Tensor of the batch's shape {tuple(batch.shape)}, dtype "
+                f"{batch.dtype} and device {batch.device}")
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"augmentation={augment!r} returned {type(out).__name__} for a batch of "
+            f"{len(batch)} rows; it must return {expected} (flat rows: reshape images "
+            "back with out.reshape(len(batch), -1))."
+        )
+    got = f"shape {tuple(out.shape)}, dtype {out.dtype}, device {out.device}"
+    if out.shape != batch.shape or out.dtype != batch.dtype or out.device != batch.device:
+        raise ValueError(
+            f"augmentation={augment!r} returned a tensor of {got} for a batch of "
+            f"{len(batch)} rows; it must return {expected} (flat rows: reshape images back "
+            "with out.reshape(len(batch), -1); cast with out.float())."
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError(
+            f"augmentation={augment!r} returned NaN or infinite values for a batch of "
+            f"{len(batch)} finite rows; it must return finite values."
+        )

@@ -10,11 +10,13 @@ offers for that (``get_loss``, ``get_dataset``, callbacks, ``iterator_train``).
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring, ProgressBar
 from skorch.dataset import unpack_data
@@ -22,9 +24,9 @@ from skorch.utils import is_dataset
 
 from ._augment import ImageAugment
 from ._callbacks import DivergenceGuard, EpochReporter, KLWarmup, divergence_advice
-from ._options import max_shift
+from ._options import STALLED_CHANGE, max_shift
 from ._model import VAE, ELBOLoss
-from ._validation import as_tensor
+from ._validation import as_tensor, user_stacklevel
 
 __all__ = [
     "TensorBatchIterator",
@@ -34,12 +36,13 @@ __all__ = [
     "epoch_history",
     "fit_seeded",
     "latent_means",
+    "loadable_device",
     "torch_threads",
 ]
 
 #: Rows per batch at inference (encode, transform, inverse_transform, score_samples).
-#: 1024 rows: 1.4-1.6x faster than 4096 for the convolutional encoder and no memory
-#: peak, where 4096 rows added 120-260 MiB of activations (Performance record page, "Memory").
+#: Larger batches were slower for the convolutional encoder and held more activations
+#: at once, for no gain (figures: the performance record page, "Memory").
 INFERENCE_BATCH_SIZE = 1024
 
 
@@ -148,7 +151,7 @@ class TensorBatchIterator:
                     pick = torch.randint(0, len(labeled), (self.labeled_batch_size,),
                                          generator=gen).to(X.device)
                     idx = torch.cat([idx, labeled[pick]])
-                xb = X.index_select(0, idx)  # 7x faster than X[idx] on a CPU
+                xb = X.index_select(0, idx)  # a faster gather than X[idx] on a CPU
                 if self.augment is not None:
                     augmented = self.augment(xb, gen)
                     xb = {"X": augmented, "target": xb} if self.denoise else augmented
@@ -192,6 +195,15 @@ class VAENet(NeuralNet):
             ("train_reconstruction", PassthroughScoring("train_reconstruction", on_train=True)),
             ("train_kl", PassthroughScoring("train_kl", on_train=True)),
         ]
+
+    def __setstate__(self, state: dict) -> None:
+        """Load on the device of :func:`loadable_device`, then as skorch does.
+
+        skorch maps the saved tensors to ``state["device"]``, or to the CPU when
+        that is a CUDA device and CUDA is absent (with a ``DeviceWarning``).
+        """
+        state["device"] = loadable_device(state.get("device"))
+        super().__setstate__(state)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop; a KeyboardInterrupt leaves it as an error, not a quiet stop."""
@@ -279,15 +291,43 @@ class VAENet(NeuralNet):
                     # One array allocated up front, written batch by batch: keeping
                     # each batch's output until a final concatenation scattered small
                     # long-lived blocks between the batches' large transient buffers,
-                    # and the heap then grew by a buffer per batch in some runs (a
-                    # 70,000-image fit peaked 70-170 MiB higher in 3 of 12; Performance
-                    # record page, "Memory").
+                    # and the heap then grew by a buffer per batch in some runs
+                    # (performance record page, "Memory").
                     out = torch.empty((len(dataset), *values.shape[1:]), dtype=values.dtype,
                                       device="cpu")
                 out[start:start + len(values)] = values
                 start += len(values)
                 del values  # freed before the next batch allocates, not after
         return out.numpy()
+
+
+def loadable_device(device: str | torch.device | None) -> str | None:
+    """The device a saved net's tensors load onto on this machine.
+
+    Every CPU spelling becomes ``"cpu"`` (torch cannot restore tensors whose
+    location is ``"cpu:0"``: nets trained with ``device="cpu:0"`` before the
+    device was normalized in ``fit`` were saved so). A CUDA device whose index
+    this machine does not have becomes ``"cuda"`` (the current device), with a
+    warning. Without CUDA, a CUDA device is returned unchanged: skorch then
+    loads on the CPU and says so.
+    """
+    if device is None:
+        return None
+    try:
+        resolved = torch.device(device if isinstance(device, torch.device)
+                                else str(device).strip().lower())
+    except RuntimeError:
+        return device  # not ours to fix: skorch reports it
+    if resolved.type == "cpu":
+        return "cpu"
+    if (resolved.type == "cuda" and resolved.index is not None and torch.cuda.is_available()
+            and resolved.index >= torch.cuda.device_count()):
+        warnings.warn(
+            f"This model was trained on {str(resolved)!r}, but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s); it loads on 'cuda' (the current "
+            "device) instead.", UserWarning, stacklevel=user_stacklevel())
+        return "cuda"
+    return str(resolved)
 
 
 def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAENet:
@@ -422,6 +462,7 @@ def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> V
     """
     net.initialize()
     module = net.module_
+    start = _weights(module).clone()
     device = torch.device(net.device)
     module.noise_generator = (net.module__generator if device.type == "cpu"
                               else torch.Generator(device).manual_seed(seed))
@@ -434,7 +475,25 @@ def fit_seeded(net: VAENet, X: np.ndarray, y: np.ndarray | None, seed: int) -> V
         module.noise_generator = None
     net.optimizer_.state.clear()
     net.optimizer_.zero_grad(set_to_none=True)
+    _warn_if_stalled(net, start)
     return net
+
+
+def _weights(module: torch.nn.Module) -> torch.Tensor:
+    """All trainable weights of ``module`` in one flat tensor."""
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+
+
+def _warn_if_stalled(net: VAENet, start: torch.Tensor) -> None:
+    """Warn when training left the weights where they started (:data:`STALLED_CHANGE`)."""
+    change = float((_weights(net.module_) - start).norm() / start.norm().clamp_min(1e-30))
+    if change < STALLED_CHANGE:
+        warnings.warn(
+            f"Training did not move the network: after {len(net.history)} epoch(s) its "
+            f"weights differ from their random initial values by {change:.2g} of their "
+            "norm, so the codes are those of an untrained network. Raise learning_rate "
+            f"(now {net.lr:g}; the default is 0.001) or max_epochs (now {net.max_epochs}).",
+            ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 #: ``history_`` key -> skorch history key.

@@ -22,11 +22,12 @@ import torch
 from sklearn.utils import check_random_state
 
 __all__ = ["AUGMENT_MIN_ROWS", "AUTO_BFLOAT16", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
-           "AUTO_PROPAGATION_ALPHA", "FitOptions", "PRECISIONS", "RULE_TEXTS", "SHIFT_FRACTION",
-           "bfloat16_is_native", "fill_rule_texts", "flips_keep_labels", "image_shape_of",
-           "max_shift", "resolve_augmentation", "resolve_device", "resolve_encoder",
-           "resolve_image_shape", "resolve_label_weight", "resolve_options",
-           "resolve_precision", "resolve_propagation_alpha", "smoothness", "uses_labels"]
+           "AUTO_PROPAGATION_ALPHA", "FitOptions", "GAUSSIAN_SCALE", "PRECISIONS", "RULE_TEXTS",
+           "SHIFT_FRACTION", "STALLED_CHANGE", "bfloat16_is_native", "canonical_device",
+           "fill_rule_texts", "flips_keep_labels", "image_shape_of", "max_shift",
+           "resolve_augmentation", "resolve_device", "resolve_encoder", "resolve_image_shape",
+           "resolve_label_weight", "resolve_options", "resolve_precision",
+           "resolve_propagation_alpha", "smoothness", "uses_labels"]
 
 #: ``label_weight="auto"``: labeled rows / ``scale``, clipped to [``low``, ``high``].
 #: Chosen on validation data (10,000 held-out train images) at 100, 600, 1000 and
@@ -65,6 +66,21 @@ AUGMENT_MIN_ROWS = 20000
 #: rows with at least 2 per class): clothes 0.72-0.79, digits 0.29-0.43 over 3 label
 #: subsets of 50-3000 labels. Without such labels, no flips.
 AUTO_FLIP = {"min_ratio": 0.6, "max_rows": 2000}
+
+#: ``likelihood="gaussian"`` warns before training when a feature is far from unit
+#: scale: its mean beyond +-``max_mean`` or, when it varies, its standard deviation
+#: outside [``low``, ``high``] (measured on up to ``rows`` evenly spaced rows). The
+#: Gaussian's variance starts at 1 and the decoder's output near 0: on standardized
+#: digits scaled by 0.1 or 100, or shifted by 10, the default VAE's reconstruction
+#: error stayed at that of the feature means (see the troubleshooting page).
+GAUSSIAN_SCALE = {"low": 0.1, "high": 10.0, "max_mean": 10.0, "rows": 10000}
+
+#: ``fit`` warns (a ``ConvergenceWarning``) when training moved the weights by less than
+#: this fraction of their norm: Adam moves every weight by about ``learning_rate`` per
+#: step, so only a learning rate orders of magnitude too small (or a handful of steps at
+#: a small one) stays below it, and the codes are then those of the random initial
+#: network.
+STALLED_CHANGE = 1e-4
 
 #: Accepted values of ``VAETransformer(precision=...)`` besides ``"auto"``.
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
@@ -297,6 +313,29 @@ def resolve_encoder(encoder: str, image_shape: tuple[int, int, int] | None) -> s
     return encoder
 
 
+def canonical_device(device: str | torch.device) -> str:
+    """The one spelling of a CPU or CUDA device that every torch call and pickle accepts.
+
+    ``"cpu"`` for every CPU spelling (``"cpu:0"``, ``"CPU"``, ``torch.device("cpu",
+    0)``): torch tags saved tensors with the device string, and a tensor saved under
+    ``"cpu:0"`` cannot be loaded back. CUDA devices keep their index (``"cuda"``,
+    ``"cuda:1"``). Upper case is accepted.
+
+    Raises
+    ------
+    ValueError
+        When ``device`` is not a torch device.
+    """
+    text = device if isinstance(device, torch.device) else str(device).strip().lower()
+    try:
+        resolved = torch.device(text)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or 'cuda'."
+        ) from exc
+    return "cpu" if resolved.type == "cpu" else str(resolved)
+
+
 def resolve_device(device: str | torch.device) -> str:
     """Turn ``"auto"`` into a device (|device_rule|); refuse unusable devices.
 
@@ -308,17 +347,12 @@ def resolve_device(device: str | torch.device) -> str:
     Returns
     -------
     str
-        The device to train on.
+        The device to train on, in the spelling of :func:`canonical_device`
+        (``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``).
     """
-    device = str(device)
-    if device == "auto":
+    if str(device) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'auto', 'cpu' or 'cuda'."
-        ) from exc
+    resolved = torch.device(canonical_device(device))
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
             f"device={device!r}: VAETransformer trains on 'cpu' or 'cuda' devices only; "
@@ -329,7 +363,12 @@ def resolve_device(device: str | torch.device) -> str:
             f"device={device!r} but CUDA is not available on this machine; use "
             "device='auto' or device='cpu'."
         )
-    return device
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA "
+            "device(s), numbered from 0; use device='cuda' (the current one) or 'cuda:0'."
+        )
+    return str(resolved) if resolved.type == "cuda" else "cpu"
 
 
 def bfloat16_is_native(device: str) -> bool:
@@ -407,6 +446,10 @@ RULE_TEXTS: dict[str, str] = {
     "shift_rule": (f"up to 1/{1 / SHIFT_FRACTION:g} of the height and width, rounded down "
                    "(2 pixels on 28 x 28 images; at least 1)"),
 
+    "gaussian_scale_rule": (f"a feature whose mean lies beyond +-{GAUSSIAN_SCALE['max_mean']:g} "
+                            f"or whose standard deviation (when it varies) lies outside "
+                            f"[{GAUSSIAN_SCALE['low']:g}, {GAUSSIAN_SCALE['high']:g}]"),
+    "stalled_rule": f"less than {STALLED_CHANGE:g} of their norm",
     "device_rule": "'cuda' when torch.cuda.is_available(), else 'cpu'",
     "precision_rule": ("'bfloat16' on devices that compute bfloat16 in hardware (CPUs with "
                        "AVX512-BF16 or AMX, CUDA GPUs from Ampere on), else 'float32'"

@@ -24,10 +24,11 @@ __all__ = ["EmbeddingPropagation", "nearest_neighbors", "nearest_tiles", "propag
            "search_tiles", "smooth"]
 
 #: Rows and columns of one block of distances (a multiple of :data:`NEIGHBOR_TILE`):
-#: 2048 x 2048 float32 (16 MiB) is written by a matrix product and read by the tile
-#: minima while it is still in a CPU's last-level cache. The search holds one block,
-#: the tile minima of one block of queries (BLOCK x (k + n_tiles)) and every query's
-#: k best tiles: 37 MiB for 70,000 codes (see the Performance record page).
+#: 2048 x 2048 float32 is written by a matrix product and read by the tile minima
+#: while it is still in a CPU's last-level cache. The search holds one block, the tile
+#: minima of one block of queries (BLOCK x (k + n_tiles)) and every query's k best
+#: tiles, so its memory grows with the number of codes only through those
+#: (figures: the performance record page).
 BLOCK = 2048
 
 #: Reference rows per tile of the neighbour search: the first pass keeps, for every
@@ -186,8 +187,8 @@ def nearest_tiles(queries: torch.Tensor, reference: torch.Tensor, k: int) -> tor
     new = {"dtype": queries.dtype, "device": queries.device}
     dist = torch.empty(min(BLOCK, len(queries)), min(BLOCK, len(reference)), **new)
     # tile minima after k columns that _keep_nearest fills: of a block of queries over
-    # every tile (one merge per block of queries: a topk per row and block cost 1.2x
-    # the search), and of one block's columns over its rows' tiles
+    # every tile (one merge per block of queries: a topk per row and block made the
+    # search slower), and of one block's columns over its rows' tiles
     row_minima = torch.empty(len(dist), k + n_tiles, **new)
     column_minima = torch.empty(dist.shape[1], k + per_block, **new) if symmetric else None
     for i in range(0, len(queries), BLOCK):
@@ -230,7 +231,7 @@ def _tile_minima(block: torch.Tensor, out: torch.Tensor) -> None:
     if block.stride(1) == 1:
         torch.amin(block[:, :whole].reshape(n, runs, NEIGHBOR_TILE), 2, out=out[:, :runs])
     else:  # a transposed block: reduce along its rows, the contiguous direction (an
-        # out= that is transposed too made amin 10x slower than this copy)
+        # out= that is transposed too made amin much slower than this copy)
         out[:, :runs] = block.T[:whole].reshape(runs, NEIGHBOR_TILE, n).amin(1).T
     if whole < width:
         torch.amin(block[:, whole:], 1, keepdim=True, out=out[:, runs:runs + 1])
@@ -253,7 +254,7 @@ def _keep_nearest(best: torch.Tensor, index: torch.Tensor, rows: slice | torch.T
     k = best.shape[1]
     if isinstance(rows, slice):
         candidates[:, :k], old_index = best[rows], index[rows]
-    else:  # index_select / index_copy_: several times faster than [rows] on a CPU
+    else:  # index_select / index_copy_: faster than [rows] on a CPU
         candidates[:, :k], old_index = best.index_select(0, rows), index.index_select(0, rows)
     top = torch.topk(candidates, k, dim=1, largest=False, sorted=False)
     kept = old_index.gather(1, top.indices.clamp(max=k - 1))

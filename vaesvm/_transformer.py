@@ -17,12 +17,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._augment import AUGMENTATIONS
+from ._augment import AUGMENTATIONS, CHECK_ROWS, check_augmentation
 from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
 from ._net import build_net, epoch_history, fit_seeded, latent_means, torch_threads
 from ._options import PRECISIONS, fill_rule_texts, resolve_options
 from ._propagation import EmbeddingPropagation
-from ._validation import TrainingData, check_input, check_training_data
+from ._validation import (
+    TrainingData,
+    as_tensor,
+    check_input,
+    check_training_data,
+    warn_ineffective_settings,
+)
 
 __all__ = ["VAETransformer"]
 
@@ -72,13 +78,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Observation model p(x | z). ``"bernoulli"`` (binary cross-entropy) needs
         data in [0, 1] such as pixel intensities; ``"gaussian"`` (a learned
-        variance per feature) takes any real-valued, preferably standardized,
-        features.
+        variance per feature, starting at 1) takes real-valued features on a unit
+        scale: standardize them first (``StandardScaler`` before the VAE in a
+        Pipeline). ``fit`` warns when the training data have |gaussian_scale_rule|:
+        on such features the VAE learns little.
     kl_weight : float, default=1.0
         Final weight (beta) of the KL term of the loss.
     kl_warmup_epochs : int, default=10
         The KL weight rises linearly from 0 to ``kl_weight`` over this many
-        epochs (KL warm-up); 0 disables the warm-up.
+        epochs (KL warm-up); 0 disables the warm-up. A warm-up longer than
+        ``max_epochs`` is cut short where training ends, so the KL term never
+        reaches ``kl_weight`` (with ``max_epochs=1`` it stays 0: a plain
+        autoencoder); ``fit`` then warns, and trains as asked.
     label_weight : float or "auto", default="auto"
         Weight alpha of the semi-supervised term. When ``fit`` gets labels (``y``
         with at least two classes; ``-1`` marks unlabeled rows), a linear
@@ -87,7 +98,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         to the loss, so the codes separate the classes. ``"auto"``:
         |label_weight_rule|; more labels can carry more weight before the codes
         overfit them. The value used is in ``label_weight_``. 0 trains the
-        plain (unsupervised) VAE and ignores ``y``.
+        plain (unsupervised) VAE and ignores ``y``; a number > 0 with no labeled
+        rows has no effect and ``fit`` warns.
     labeled_batch_size : int, default=64
         With labels, every training batch gets this many extra labeled rows
         (drawn with replacement), so a few labels among many unlabeled rows are
@@ -101,8 +113,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         batch`` replaces the built-in ones: it gets a float32 tensor of flat
         rows (n, n_features) and a ``torch.Generator`` to draw from (use it,
         not torch's global generator, to keep ``random_state`` reproducible)
-        and returns a new tensor of the same shape; to pickle the fitted
-        estimator it must be picklable (a module-level function or class
+        and returns a new tensor of the same shape, dtype and device; ``fit``
+        calls it once on a copy of the first rows before training and raises a
+        ``ValueError`` (``TypeError`` for a non-tensor) naming ``augmentation``
+        when its output is not such a tensor of finite values. To pickle the
+        fitted estimator it must be picklable (a module-level function or class
         instance, not a lambda). The choice made is in ``augmentation_``.
     denoising : bool, default=True
         With augmentation on, reconstruct the original image from its augmented
@@ -135,10 +150,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Mini-batch size for training.
     learning_rate : float, default=1e-3
         Adam learning rate (Adam runs torch's fused kernel where torch has one
-        for the device).
+        for the device). When training moves the weights by |stalled_rule|
+        (a learning rate orders of magnitude too small), ``fit`` warns with a
+        ``ConvergenceWarning``: the codes are those of the untrained network.
     device : str or torch.device, default="auto"
         Torch device for training and inference; ``"auto"``: |device_rule|.
-        A model trained on a GPU unpickles and runs on a CPU-only machine.
+        Any spelling torch accepts, in any case: every CPU spelling (``"cpu:0"``,
+        ``"CPU"``, ``torch.device("cpu")``) trains as ``"cpu"``; the device used
+        is in ``device_``, the parameter keeps the value given. A saved model
+        loads on any machine whatever device it was trained on: a model trained
+        on a GPU unpickles and runs on a CPU-only machine (skorch warns that it
+        moved), one trained on ``"cuda:<i>"`` on a machine with fewer GPUs runs
+        on the current GPU (with a warning).
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the training steps. ``"bfloat16"``: the forward passes
         run under ``torch.autocast`` with bfloat16 (matrix products and
@@ -152,8 +175,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         propagation graph); torch's setting is restored when ``fit`` returns.
         None: leave torch's setting alone (all cores by default). Use 1 when
         other work shares the cores: threads that wait for a busy core spin,
-        and an epoch ran 2.2x slower with 2 threads than with 1 on 2 cores
-        that another fit kept busy (``benchmarks/threads.py``). The cap
+        so an epoch slows down rather than speeds up (see the performance
+        page and ``benchmarks/threads.py``). The cap
         applies to the whole process while ``fit`` runs, so fits in
         concurrent threads share it.
     random_state : int, RandomState instance or None, default=None
@@ -196,6 +219,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         labels).
     n_iter_ : int
         Number of epochs run.
+    n_components_ : int
+        The latent dimension of the fitted model: the width of ``transform``'s
+        output and of ``inverse_transform``'s input, whatever ``n_components``
+        was set to after ``fit``.
     propagation_alpha_ : float
         The propagation weight used (0.0: none).
     propagation_ : EmbeddingPropagation or None
@@ -204,12 +231,21 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``propagation_.propagated_`` their propagated codes (both ndarrays of
         shape (n_rows, n_components)); None when the propagation weight is 0.
     device_ : str
-        The device training ran on.
+        The device training ran on: ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``; only when ``X`` has string
         column names.
+
+    Notes
+    -----
+    The methods of a fitted model (``transform``, ``encode``,
+    ``inverse_transform``, ``sample``, ``score_samples``, ``score``,
+    ``get_feature_names_out``) use what was fitted: its latent dimension
+    (``n_components_``), likelihood, image shape, device and propagation.
+    Parameters changed with ``set_params`` after ``fit`` take effect at the
+    next ``fit``.
 
     See Also
     --------
@@ -228,7 +264,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     >>> from vaesvm import VAETransformer
     >>> X = np.random.RandomState(0).rand(64, 20)
     >>> vae = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_epochs=2,
-    ...                      random_state=0).fit(X)
+    ...                      kl_warmup_epochs=1, random_state=0).fit(X)
     >>> vae.transform(X).shape
     (64, 2)
     """
@@ -313,9 +349,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
-        """Validate ``X`` (see :func:`~vaesvm._validation.check_input`)."""
-        return check_input(self, X, reset=reset, name=name)
+    def _check_X(self, X) -> np.ndarray:
+        """Validate ``X`` for a fitted model (see :func:`~vaesvm._validation.check_input`).
+
+        The value range is the one of the likelihood the model was trained with,
+        whatever ``likelihood`` says now.
+        """
+        return check_input(self, X, reset=False, likelihood=self.net_.module_.likelihood)
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -341,7 +381,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Extra unlabeled rows, appended to ``X`` for training; the same as
             rows of ``X`` labeled ``-1``. In a Pipeline pass it as
-            ``pipe.fit(X, y, vae__X_unlabeled=X_unlabeled)``.
+            ``pipe.fit(X, y, vae__X_unlabeled=X_unlabeled)``. Zero rows (e.g.
+            ``X_all[idx_unlabeled]`` when every row is labeled) are no extra
+            rows: the same fit as ``X_unlabeled=None``.
 
         Returns
         -------
@@ -355,6 +397,25 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         FloatingPointError
             When training diverges (a non-finite loss, or one that grew more
             than 10,000-fold); the message says what to change.
+        ValueError
+            Before training, for input or settings that cannot train (each
+            message names the problem and the fix), among them a callable
+            ``augmentation`` whose output for a batch is not a tensor of the
+            batch's shape, dtype and device with finite values (``TypeError``
+            when it is no tensor at all).
+
+        Warns
+        -----
+        UserWarning
+            Before training, for settings that cannot do what they ask:
+            ``kl_warmup_epochs`` > ``max_epochs`` (with ``kl_weight`` > 0: the
+            KL weight never reaches ``kl_weight``); a number ``label_weight`` > 0
+            without labeled rows (the plain VAE is trained);
+            ``likelihood="gaussian"`` with training data that have
+            |gaussian_scale_rule| (standardize them).
+        sklearn.exceptions.ConvergenceWarning
+            After training, when the weights moved by |stalled_rule|:
+            raise ``learning_rate`` or ``max_epochs``.
 
         Notes
         -----
@@ -393,6 +454,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, data)
+        warn_ineffective_settings(self, data)
+        if callable(options.augmentation):
+            sample = as_tensor(data.X[:CHECK_ROWS], options.device)
+            check_augmentation(options.augmentation, sample)
         net = build_net(self.get_params(), options, data.X.shape[1], len(data.classes))
         with torch_threads(self.n_threads):
             fit_seeded(net, data.X, data.y, options.seed)
@@ -414,6 +479,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _set_fitted(self, data: TrainingData, options, net, propagation) -> None:
         """Assign every fitted attribute at once."""
         self.n_features_in_ = data.n_features_in
+        self.n_components_ = int(net.module_.n_components)
         if data.feature_names_in is not None:
             self.feature_names_in_ = data.feature_names_in
         elif hasattr(self, "feature_names_in_"):
@@ -437,7 +503,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _n_features_out(self) -> int:
         """Number of output features, used by ``get_feature_names_out`` (fitted only)."""
         check_is_fitted(self, "net_")
-        return self.n_components
+        return self.n_components_
 
     def encode(self, X) -> np.ndarray:
         """Return the latent means mu(x) themselves, without embedding propagation.
@@ -454,7 +520,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             with ``propagation_alpha=0``).
         """
         check_is_fitted(self)
-        return latent_means(self.net_, self._check_X(X, reset=False))
+        return latent_means(self.net_, self._check_X(X))
 
     def transform(self, X) -> np.ndarray:
         """Return the latent means mu(x), smoothed over the training codes' graph.
@@ -492,11 +558,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float32, input_name="Z")
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"inverse_transform expects latent codes with n_components="
-                f"{self.n_components} columns; got {Z.shape[1]}. Pass the output of "
-                "transform()."
+                f"{self.n_components_} columns; got {Z.shape[1]}. Pass the output of "
+                f"transform() (the fitted latent dimension n_components_ is "
+                f"{self.n_components_})."
             )
         return self.net_.map_batches(Z, lambda m, z: m.mean(z))
 
@@ -519,7 +586,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
+        z = rng.standard_normal((n_samples, self.n_components_)).astype(np.float32)
         return self.net_.map_batches(z, lambda m, z: m.mean(z))
 
     def score_samples(self, X) -> np.ndarray:
@@ -540,7 +607,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             ELBO of each sample.
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X)
 
         def elbo(module, x):
             reconstruction, kl = module.elbo_terms(x, module(x))
@@ -570,3 +637,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # Computation is float32 (torch); float32 in gives float32 out.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+fill_rule_texts(VAETransformer.fit)

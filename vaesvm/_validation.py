@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -11,10 +12,26 @@ from sklearn.base import clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-from ._options import uses_labels
+from ._options import GAUSSIAN_SCALE, uses_labels
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
-           "unlabeled_mask"]
+           "far_from_unit_scale", "unlabeled_mask", "user_stacklevel", "warn_ineffective_settings"]
+
+#: Packages whose frames a warning skips to point at the user's own line.
+_LIBRARIES = frozenset({"vaesvm", "sklearn", "skorch", "torch", "joblib"})
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside the libraries.
+
+    Counted for a ``warnings.warn`` in the function that calls this one: through a
+    Pipeline, a search or the study app the warning then names the user's line, not
+    a line of scikit-learn's.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in _LIBRARIES:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def as_tensor(X, device=None) -> torch.Tensor:
@@ -31,7 +48,8 @@ def as_tensor(X, device=None) -> torch.Tensor:
         return torch.as_tensor(X, device=device)
 
 
-def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
+def check_input(estimator, X, *, reset: bool, name: str = "X",
+                likelihood: str | None = None) -> np.ndarray:
     """Validate data for ``estimator`` and return it as a float32 array.
 
     ``X`` goes through :func:`sklearn.utils.validation.validate_data` (which sets or
@@ -49,6 +67,9 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
         Whether this is ``fit`` (records the feature count and names).
     name : str, default="X"
         Name of the input in error messages.
+    likelihood : str or None, default=None
+        The likelihood whose value range applies; None: the estimator's
+        ``likelihood`` parameter (a fitted model passes the one it was trained with).
 
     Returns
     -------
@@ -56,7 +77,9 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
         The validated data (not copied when it already was float32).
     """
     cls = type(estimator).__name__
-    kwargs = dict(dtype=np.float32, ensure_all_finite=False)
+    # X_unlabeled may have no rows (every row labeled): it then adds nothing
+    kwargs = dict(dtype=np.float32, ensure_all_finite=False,
+                  ensure_min_samples=1 if name == "X" else 0)
     try:
         if name == "X":
             X = validate_data(estimator, X, reset=reset, **kwargs)
@@ -85,7 +108,9 @@ def check_input(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
                 "or infinite values: impute them first (e.g. sklearn.impute.SimpleImputer)"
                 " or drop those rows."
             )
-        if estimator.likelihood == "bernoulli" and (lo < 0 or hi > 1):
+        if likelihood is None:
+            likelihood = estimator.likelihood
+        if likelihood == "bernoulli" and (lo < 0 or hi > 1):
             raise ValueError(
                 f"{name} has values in [{lo!r}, {hi!r}], but likelihood='bernoulli' "
                 "needs values in [0, 1]. Scale the data, e.g. "
@@ -253,7 +278,8 @@ def check_training_data(estimator, X, y=None, X_unlabeled=None) -> TrainingData:
                 f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "
                 "both must have the same columns."
             )
-        X = np.concatenate([X, X_unl])
+        if len(X_unl):
+            X = np.concatenate([X, X_unl])
     if len(X) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs at least 2 training samples (BatchNorm "
@@ -267,3 +293,79 @@ def check_training_data(estimator, X, y=None, X_unlabeled=None) -> TrainingData:
     return TrainingData(X=X, y=codes, classes=classes, n_labeled=n_labeled, n_given=n_given,
                         n_features_in=probe.n_features_in_,
                         feature_names_in=getattr(probe, "feature_names_in_", None))
+
+
+def far_from_unit_scale(X: np.ndarray) -> tuple[int, int, float, float]:
+    """The features of ``X`` far from unit scale (the :data:`GAUSSIAN_SCALE` rule).
+
+    Returns
+    -------
+    n_far : int
+        How many features are far from unit scale.
+    worst : int
+        Index of the farthest one (meaningful when ``n_far`` > 0).
+    mean, std : float
+        Its mean and standard deviation.
+    """
+    g = GAUSSIAN_SCALE
+    rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), g["rows"])).astype(int))
+    sample = np.asarray(X[rows], dtype=np.float64)
+    mean, std = sample.mean(0), sample.std(0)
+    varies = std > 0
+    safe = np.where(varies, std, 1.0)
+    # how many times beyond its bound each feature lies (<= 1: within the bounds)
+    excess = np.maximum.reduce([np.abs(mean) / g["max_mean"],
+                                np.where(varies, safe / g["high"], 0.0),
+                                np.where(varies, g["low"] / safe, 0.0)])
+    worst = int(np.argmax(excess))
+    return int(np.sum(excess > 1)), worst, float(mean[worst]), float(std[worst])
+
+
+def warn_ineffective_settings(estimator, data: TrainingData) -> None:
+    """Warn, before training, about settings that cannot do what they ask for.
+
+    - ``kl_warmup_epochs`` > ``max_epochs`` (with ``kl_weight`` > 0): the KL
+      weight never reaches ``kl_weight``; with ``max_epochs=1`` it stays 0.
+    - a number ``label_weight`` > 0 but no labeled rows: the plain VAE is trained.
+    - ``likelihood="gaussian"`` with features far from unit scale
+      (:data:`~vaesvm._options.GAUSSIAN_SCALE`).
+
+    Parameters
+    ----------
+    estimator : VAETransformer
+        Its parameters are read, never changed.
+    data : TrainingData
+        The validated training set.
+    """
+    e = estimator
+    if e.kl_weight > 0 and e.kl_warmup_epochs > e.max_epochs:
+        last = e.kl_weight * (e.max_epochs - 1) / e.kl_warmup_epochs
+        third = e.max_epochs // 3
+        fix = (f"e.g. kl_warmup_epochs={third}, a third of training as in the defaults"
+               if third else "kl_warmup_epochs=0: no warm-up")
+        warnings.warn(
+            f"kl_warmup_epochs={e.kl_warmup_epochs} is longer than max_epochs="
+            f"{e.max_epochs}: the KL weight rises from 0 by kl_weight/{e.kl_warmup_epochs} "
+            f"per epoch and is only {last:.3g} (not kl_weight={e.kl_weight:g}) in the last "
+            "epoch, so the codes are hardly regularized (with max_epochs=1 the VAE trains "
+            f"as a plain autoencoder). Set kl_warmup_epochs to at most max_epochs ({fix}) "
+            "or raise max_epochs.", UserWarning, stacklevel=user_stacklevel())
+    if e.label_weight != "auto" and e.label_weight > 0 and data.n_labeled == 0:
+        warnings.warn(
+            f"label_weight={e.label_weight:g} has no effect: fit got no labeled rows (y is "
+            "None, or every label is -1), so the plain unsupervised VAE is trained. Pass "
+            "class labels in y, or label_weight=0 to train without them.",
+            UserWarning, stacklevel=user_stacklevel())
+    if e.likelihood == "gaussian":
+        n_far, j, mean, std = far_from_unit_scale(data.X)
+        if n_far:
+            g = GAUSSIAN_SCALE
+            warnings.warn(
+                f"likelihood='gaussian' needs features on a unit scale, but {n_far} of "
+                f"{data.X.shape[1]} features are far from it (mean beyond "
+                f"+-{g['max_mean']:g} or standard deviation outside [{g['low']:g}, "
+                f"{g['high']:g}]; feature {j}: mean {mean:.3g}, standard deviation "
+                f"{std:.3g}); the VAE then learns little about them. Standardize the "
+                "features first: make_pipeline(StandardScaler(), "
+                "VAETransformer(likelihood='gaussian')).", UserWarning,
+                stacklevel=user_stacklevel())
