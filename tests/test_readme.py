@@ -100,3 +100,37 @@ def test_readme_quick_start_prints_what_the_readme_says(capsys):
     # bit-identical for the same threads and training precision; tests run torch on one
     # thread, the README on the machine's default, so allow a few test images of change
     assert abs(float(out.rsplit(": ", 1)[1]) - float(value)) <= 0.005
+
+
+#: Columns of the results page's "Other image sets" table -> (results folder, labels).
+OTHER_SETS = {
+    "digits 50 labels": ("study_digits", 50),
+    "digits 100 labels": ("study_digits", 100),
+    "F-MNIST 14 x 14, 100 labels": ("study_fmnist14", 100),
+    "F-MNIST colour, 100 labels": ("study_colour", 100),
+}
+OTHER_ROWS = {
+    "SS-VAE + SVC (default Pipeline)": "SS-VAE + SVC",
+    "VAE + SVC (M1)": "VAE + SVC",
+    "SVC (pixels, CV-tuned)": "SVC (pixels)",
+    "LogReg (pixels)": "LogReg (pixels)",
+    "LabelSpreading (pixels)": "LabelSpreading (pixels)",
+}
+
+
+def test_results_page_other_image_sets_match_their_json():
+    page = (ROOT / "docs" / "results.md").read_text()
+    text = page.split("\n## Other image sets\n", 1)[1].split("\n## ", 1)[0]
+    rows = table_rows(text)
+    assert rows.pop("method") == list(OTHER_SETS)
+    expected = {}
+    for row, method in OTHER_ROWS.items():
+        expected[row] = []
+        for folder, n in OTHER_SETS.values():
+            results = json.loads((ROOT / "docs" / "results" / folder / "results.json")
+                                 .read_text())
+            assert results["finished"]
+            assert f"vaesvm study {results['command'].split('vaesvm study ', 1)[1]}" \
+                .replace(" --overwrite", "") in text  # its command is on the page
+            expected[row].append(mean_std(accuracies_by_method(results["cells"])[method][n]))
+    assert rows == expected
