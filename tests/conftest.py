@@ -30,3 +30,21 @@ def blobs():
     centers = np.where(rng.rand(2, 20) > 0.5, 0.85, 0.15)
     X = np.clip(centers[y] + 0.1 * rng.randn(n, 20), 0, 1).astype(np.float32)
     return X, y
+
+
+@pytest.fixture
+def small_data(monkeypatch):
+    """600 train and 300 test real Fashion-MNIST images, in place of the loader's 60,000 /
+    10,000 (the command-line tests)."""
+    from sklearn.utils import Bunch
+
+    from vaesvm import datasets
+
+    if not datasets.DEBIAN_DATA_DIR.exists():
+        pytest.skip("needs dataset-fashion-mnist")
+    full = datasets.load_fashion_mnist(datasets.DEBIAN_DATA_DIR)
+    small = Bunch(X_train=full.X_train[:600], y_train=full.y_train[:600],
+                  X_test=full.X_test[:300], y_test=full.y_test[:300],
+                  data_dir=full.data_dir, target_names=full.target_names)
+    monkeypatch.setattr(datasets, "load_fashion_mnist", lambda *a, **k: small)
+    return small

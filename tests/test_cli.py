@@ -12,6 +12,7 @@ from sklearn.utils import Bunch
 import vaesvm
 from vaesvm import cli
 from vaesvm.datasets import DEBIAN_DATA_DIR
+from cli_helpers import one_error_line, run
 
 
 @pytest.mark.skipif(not DEBIAN_DATA_DIR.exists(), reason="needs dataset-fashion-mnist")
@@ -38,21 +39,6 @@ def test_missing_data_gives_one_clear_line(tmp_path, monkeypatch, capsys):
     assert err.startswith("vaesvm: error: ") and "dataset-fashion-mnist" in err
     assert "--data-home DIR" in err and "data_home=" not in err  # the option, not the API
     assert "Traceback" not in err
-
-
-def run(argv):
-    """Exit status of ``vaesvm ARGV`` (argparse's exits included)."""
-    try:
-        return cli.main(argv)
-    except SystemExit as exc:
-        return exc.code
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("vaesvm: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 def test_bad_option_values_exit_nonzero(capsys):

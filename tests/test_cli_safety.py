@@ -13,31 +13,18 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.utils import Bunch
 
 from vaesvm import cli
 from vaesvm.datasets import DEBIAN_DATA_DIR
 from vaesvm.study import experiments, report, runner
 from vaesvm.study.config import label_count_problem
 
+from cli_helpers import interrupt_cell, one_error_line, run
+
+
 TINY = ["--labels", "20", "--seeds", "1", "--epochs", "1", "--n-train", "600"]
 needs_fmnist = pytest.mark.skipif(not DEBIAN_DATA_DIR.exists(),
                                   reason="needs dataset-fashion-mnist")
-
-
-def run(argv):
-    """Exit status of ``vaesvm ARGV`` (argparse's exits included)."""
-    try:
-        return cli.main(argv)
-    except SystemExit as exc:
-        return exc.code
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("vaesvm: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 def last_line(err: str) -> str:
@@ -57,21 +44,6 @@ def no_data(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_fashion_mnist", refuse)
     monkeypatch.setattr(image_sets, "load_image_set", refuse)
-
-
-@pytest.fixture
-def small_data(monkeypatch):
-    """600 train and 300 test real Fashion-MNIST images."""
-    if not DEBIAN_DATA_DIR.exists():
-        pytest.skip("needs dataset-fashion-mnist")
-    from vaesvm import datasets
-
-    full = datasets.load_fashion_mnist(DEBIAN_DATA_DIR)
-    small = Bunch(X_train=full.X_train[:600], y_train=full.y_train[:600],
-                  X_test=full.X_test[:300], y_test=full.y_test[:300],
-                  data_dir=full.data_dir, target_names=full.target_names)
-    monkeypatch.setattr(datasets, "load_fashion_mnist", lambda *a, **k: small)
-    return small
 
 
 # ------------------------------------------------------- labels, before any work
@@ -202,15 +174,8 @@ def test_overwrite_keeps_the_earlier_run_until_the_first_result(small_data, tmp_
 
 def test_interrupted_overwrite_leaves_only_the_new_cells(small_data, tmp_path, monkeypatch,
                                                           capsys):
-    real, calls = experiments._evaluate, []
+    interrupt_cell(monkeypatch, 3)
 
-    def interrupt_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(experiments, "_evaluate", interrupt_third)
     out = old_run(tmp_path / "old")
     assert run(["study", *TINY, "--out", str(out), "--overwrite"]) == 130
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "results.json",
@@ -222,18 +187,11 @@ def test_interrupted_overwrite_leaves_only_the_new_cells(small_data, tmp_path, m
 
 def test_second_ctrl_c_while_saving_still_one_line(small_data, tmp_path, monkeypatch,
                                                    capsys):
-    real, calls = experiments._evaluate, []
-
-    def interrupt_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
+    interrupt_cell(monkeypatch, 3)
 
     def impatient(self, complete):
         raise KeyboardInterrupt  # Ctrl-C again while the partial results are written
 
-    monkeypatch.setattr(experiments, "_evaluate", interrupt_third)
     monkeypatch.setattr(report.ResultsWriter, "finish", impatient)
     out = tmp_path / "out"
     assert run(["study", *TINY, "--out", str(out)]) == 130

@@ -7,29 +7,17 @@ import stat
 
 import numpy as np
 import pytest
-from sklearn.utils import Bunch
 
 from vaesvm import cli
 from vaesvm.datasets import DEBIAN_DATA_DIR
 from vaesvm.study import config, experiments, figures, report
 
+from cli_helpers import interrupt_cell
+
 pytestmark = pytest.mark.skipif(not DEBIAN_DATA_DIR.exists(),
                                 reason="needs dataset-fashion-mnist")
 
 TINY = ["--labels", "20", "--seeds", "1", "--epochs", "1", "--n-train", "600"]
-
-
-@pytest.fixture
-def small_data(monkeypatch):
-    """600 train and 300 test real images instead of 60,000 / 10,000."""
-    from vaesvm import datasets
-
-    full = datasets.load_fashion_mnist(DEBIAN_DATA_DIR)
-    small = Bunch(X_train=full.X_train[:600], y_train=full.y_train[:600],
-                  X_test=full.X_test[:300], y_test=full.y_test[:300],
-                  data_dir=full.data_dir, target_names=full.target_names)
-    monkeypatch.setattr(datasets, "load_fashion_mnist", lambda *a, **k: small)
-    return small
 
 
 def final_bar(err: str) -> tuple[int, int]:
@@ -132,16 +120,8 @@ def test_ablate_plain_vae(small_data, tmp_path):
 
 
 def test_interrupted_run_keeps_finished_cells(small_data, tmp_path, monkeypatch, capsys):
-    real = experiments._evaluate
-    calls = []
+    interrupt_cell(monkeypatch, 3)
 
-    def interrupt_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(experiments, "_evaluate", interrupt_third)
     out = tmp_path / "int"
     assert cli.main(["study", *TINY, "--out", str(out)]) == 130
     err = capsys.readouterr().err
