@@ -1,4 +1,5 @@
-"""Scale: the approximate neighbour graph above its size threshold (small arrays here).
+"""Scale: the approximate neighbour graph above its size threshold, and training rows
+read from the arrays the user passed (small arrays here).
 
 The threshold (``APPROXIMATE_GRAPH["min_codes"]``) is lowered with monkeypatch so a
 few thousand codes take the approximate path.
@@ -11,10 +12,13 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 
 from vaesvm import VAETransformer
 from vaesvm._options import APPROXIMATE_GRAPH, RULE_TEXTS
+from vaesvm._rows import RowStack, TensorRows
+from vaesvm._validation import check_training_data
 from vaesvm._propagation import (
     ApproximateIndex,
     EmbeddingPropagation,
@@ -121,3 +125,40 @@ def test_missing_faiss_warns_and_searches_exactly(monkeypatch):
 def test_rule_text_states_the_threshold():
     assert f"{APPROXIMATE_GRAPH['min_codes']:,}" in RULE_TEXTS["graph_rule"]
     assert "vaesvm[large]" in VAETransformer.__doc__
+
+
+# ------------------------------------------------- rows read from what the user passed
+def test_row_stack_reads_rows_as_the_concatenation():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((7, 3), dtype=np.float32), rng.random((5, 3), dtype=np.float32)
+    stack, joined = RowStack([a, b]), np.concatenate([a, b])
+    assert stack.shape == joined.shape and len(stack) == 12 and stack.dtype == np.float32
+    mask = rng.random(12) < 0.5
+    for key in (slice(None), slice(3, 9), slice(0, 12, 5), np.array([11, 0, 6, 7, 6]),
+                np.array([-1, -12]), mask):
+        np.testing.assert_array_equal(stack[key], joined[key])
+    rows = TensorRows([torch.from_numpy(a), torch.from_numpy(b)])
+    t = torch.from_numpy(joined)
+    index = torch.tensor([11, 0, 6, 7, 6, 3])
+    assert torch.equal(rows.index_select(0, index), t.index_select(0, index))
+    for key in (slice(0, 4), slice(5, 10), slice(8, 12), slice(0, 12)):
+        assert torch.equal(rows[key], t[key])
+
+
+def test_memmap_pool_is_not_copied_and_trains_as_the_concatenation(tmp_path):
+    X = load_digits().data.astype(np.float32) / 16
+    y = np.full(300, -1)
+    y[:100] = load_digits().target[:100]
+    pool = np.memmap(tmp_path / "pool.dat", dtype=np.float32, mode="w+", shape=(len(X) - 300,
+                                                                               X.shape[1]))
+    pool[:] = X[300:]
+    pool.flush()
+    pool = np.memmap(tmp_path / "pool.dat", dtype=np.float32, mode="r", shape=pool.shape)
+    est = VAETransformer(max_epochs=2, kl_warmup_epochs=1, hidden_layer_sizes=(32,),
+                         n_components=8, device="cpu", image_shape=None, random_state=0)
+    data = check_training_data(est, X[:300], y, pool)
+    assert isinstance(data.X, RowStack) and np.shares_memory(data.X.parts[1], pool)
+    from_pool = clone(est).fit(X[:300], y, X_unlabeled=pool)
+    joined = clone(est).fit(X, np.concatenate([y, np.full(len(pool), -1)]))
+    np.testing.assert_array_equal(from_pool.transform(X[:50]), joined.transform(X[:50]))
+    np.testing.assert_array_equal(from_pool.propagation_.codes_, joined.propagation_.codes_)
