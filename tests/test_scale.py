@@ -51,7 +51,10 @@ def digits_fit(**params) -> VAETransformer:
                           image_shape=None, **params).fit(X)
 
 
-def test_recall_against_exact_search(low_threshold):
+def test_recall_against_exact_search(low_threshold, monkeypatch):
+    import vaesvm._propagation as prop
+
+    monkeypatch.setattr(prop, "SEARCH_ROWS", 1500)  # searched in blocks, the last one partial
     codes = torch.from_numpy(clustered_codes(4000))
     assert uses_approximate_search(codes)
     index = ApproximateIndex.fit(codes.numpy(), seed=0)

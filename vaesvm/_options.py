@@ -47,7 +47,7 @@ AUTO_PROPAGATION_ALPHA = {"high": 0.9, "low": 0.5, "start": 1000, "end": 3000}
 #: doubling of the codes, the index's about 2.8 times (its work per code grows as
 #: sqrt(n)); 100,000 keeps every fit of up to Fashion-MNIST's 70,000 images on the
 #: exact search, bit for bit as before. These settings kept recall@10 at 0.986 on
-#: 240,000 VAE codes at a sixteenth of the exact search's time (more lists or probes:
+#: 240,000 VAE codes at a fifteenth of the exact search's time (more lists or probes:
 #: higher recall, slower; the performance record). On a GPU the exact search stays: it
 #: is fast there. Without faiss the exact search is used, with a warning.
 APPROXIMATE_GRAPH = {"min_codes": 100_000, "lists_per_sqrt": 2, "probes": 4,

@@ -54,6 +54,9 @@ BLOCK = 2048
 #: :func:`nearest_tiles`); the second searches those ``k * NEIGHBOR_TILE`` rows.
 NEIGHBOR_TILE = 64
 
+#: Queries searched at once in the approximate index (:class:`ApproximateIndex`).
+SEARCH_ROWS = 65536
+
 #: Rows smoothed at once by :func:`smooth`.
 SMOOTH_ROWS = 4096
 
@@ -245,9 +248,14 @@ class ApproximateIndex:
         A query whose probed cells hold fewer than ``k`` codes is searched exactly.
         """
         q = np.ascontiguousarray(queries.detach().cpu().numpy(), dtype=np.float32)
+        found = torch.empty(len(q), k, dtype=torch.long)
+        # by blocks into one result: faiss's distances never exist for every query at once
+        distances = np.empty((min(len(q), SEARCH_ROWS), k), dtype=np.float32)
         with _faiss_threads():
-            _, found = self._ivf().search(q, k)
-        found = torch.from_numpy(found)
+            for start in range(0, len(q), SEARCH_ROWS):
+                block = q[start:start + SEARCH_ROWS]
+                self._ivf().search(block, k, D=distances[:len(block)],
+                                   I=found.numpy()[start:start + len(block)])
         short = torch.nonzero((found < 0).any(1)).flatten()
         if len(short):
             found[short] = nearest_neighbors(queries.cpu()[short],
