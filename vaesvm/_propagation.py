@@ -105,6 +105,9 @@ class EmbeddingPropagation:
         if uses_approximate_search(codes):  # the index shares host_codes: pickled once
             index = ApproximateIndex.fit(host_codes, self.random_state)
             neighbors = index.search(codes, self.n_neighbors)
+            # the index holds a copy of the codes: free it before the propagation
+            # allocates its codes, transform rebuilds it (as after loading)
+            index.release()
         else:
             neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
         propagated = propagate(codes, neighbors, self.alpha, self.steps)
@@ -196,8 +199,10 @@ class ApproximateIndex:
     centroids (``APPROXIMATE_GRAPH``), trained on a seeded sample; a query is
     compared exactly with the codes of its ``probes`` nearest cells. The same
     seed, data and thread count give the same centroids, hence the same graph.
-    Only the centroids are pickled: the lists are rebuilt from the codes on load
-    (assigning each code to its nearest centroid is deterministic).
+    The filled index (a second copy of the codes) exists only while it is
+    searched: :meth:`release` frees it and the next search rebuilds it from the
+    centroids and the codes (assigning each code to its nearest centroid is
+    deterministic), as after unpickling, since only the centroids are pickled.
 
     Attributes
     ----------
@@ -210,7 +215,7 @@ class ApproximateIndex:
     def __init__(self, centroids: np.ndarray, codes: np.ndarray) -> None:
         self.centroids_ = centroids
         self.codes_ = codes
-        self._index = None
+        self._index = self._quantizer = None
 
     @classmethod
     def fit(cls, codes: np.ndarray, seed: int) -> "ApproximateIndex":
@@ -228,7 +233,7 @@ class ApproximateIndex:
         return cls(np.ascontiguousarray(kmeans.centroids, dtype=np.float32), codes)
 
     def _ivf(self):
-        """The faiss index: the centroids' cells filled with the codes (built once)."""
+        """The faiss index: the centroids' cells filled with the codes (built when missing)."""
         if self._index is None:
             import faiss
             quantizer = faiss.IndexFlatL2(self.centroids_.shape[1])
@@ -262,13 +267,17 @@ class ApproximateIndex:
                                              torch.from_numpy(self.codes_), k)
         return found.to(queries.device)
 
+    def release(self) -> None:
+        """Free the faiss index (its copy of the codes); the next search rebuilds it."""
+        self._index = self._quantizer = None
+
     def __getstate__(self) -> dict:
         """Pickle the centroids and codes, not the faiss index (rebuilt when searched)."""
         return {"centroids_": self.centroids_, "codes_": self.codes_}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._index = None
+        self._index = self._quantizer = None
 
 
 def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
