@@ -111,6 +111,7 @@ def test_model_with_an_index_survives_joblib(low_threshold, tmp_path):
     joblib.dump(vae, tmp_path / "vae.joblib")
     loaded = joblib.load(tmp_path / "vae.joblib")
     assert loaded.propagation_.index_._index is None  # rebuilt from the centroids on use
+    assert loaded.propagation_.index_.codes_ is loaded.propagation_.codes_  # stored once
     assert vae.propagation_.index_._index is not None  # transform rebuilt it after fit
     np.testing.assert_array_equal(loaded.transform(X), before)
 

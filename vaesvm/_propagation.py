@@ -115,6 +115,12 @@ class EmbeddingPropagation:
         self.index_ = index
         return neighbors, propagated
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore, and give the approximate index back the training codes it searches."""
+        self.__dict__.update(state)
+        if getattr(self, "index_", None) is not None:
+            self.index_.codes_ = self.codes_
+
     def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
         """Build the graph of the training ``codes`` (on their device), propagate; return self."""
         self._build(codes)
@@ -272,8 +278,13 @@ class ApproximateIndex:
         self._index = self._quantizer = None
 
     def __getstate__(self) -> dict:
-        """Pickle the centroids and codes, not the faiss index (rebuilt when searched)."""
-        return {"centroids_": self.centroids_, "codes_": self.codes_}
+        """Pickle the centroids only.
+
+        Not the faiss index (rebuilt when searched), nor the codes: the owning
+        :class:`EmbeddingPropagation` pickles those and hands them back (joblib
+        would otherwise store them twice).
+        """
+        return {"centroids_": self.centroids_, "codes_": None}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
