@@ -44,7 +44,7 @@ $(TORCH_STAMP): $(VENV_STAMP)
 	touch $@
 
 $(INSTALL_STAMP): $(TORCH_STAMP) pyproject.toml setup.cfg
-	$(PY) -m pip install -q -e ".[plot,test,docs,dask]"
+	$(PY) -m pip install -q -e ".[plot,test,docs,dask,large]"
 	touch $@
 
 # Debian/Ubuntu as root: install the Fashion-MNIST package. Elsewhere the loader

@@ -24,7 +24,8 @@ def test_test_target_builds_a_venv_and_runs_from_it(tmp_path):
     lines = out.splitlines()
     assert any(line.startswith(f"python3 -m venv {venv}") for line in lines)
     torch = next(i for i, line in enumerate(lines) if 'pip install -q "torch==' in line)
-    package = next(i for i, line in enumerate(lines) if '-e ".[plot,test,docs,dask]"' in line)
+    extras = '-e ".[plot,test,docs,dask,large]"'
+    package = next(i for i, line in enumerate(lines) if extras in line)
     assert torch < package  # torch first, pinned
     assert lines[torch].startswith(f"{venv}/bin/python -m pip install")
     assert '"torch==2.13.0"' in lines[torch] and "--index-url" not in lines[torch]

@@ -26,6 +26,7 @@ from ._augment import ImageAugment
 from ._callbacks import DivergenceGuard, EpochReporter, KLWarmup, divergence_advice
 from ._options import STALLED_CHANGE, max_shift
 from ._model import VAE, ELBOLoss
+from ._rows import RowStack
 from ._validation import as_tensor, user_stacklevel
 
 __all__ = [
@@ -216,7 +217,8 @@ class VAENet(NeuralNet):
         """Wrap arrays into a :class:`TensorDataset` on ``self.device`` (one copy at most)."""
         if is_dataset(X):
             return X
-        X = as_tensor(X, self.device)
+        # the rows of X and X_unlabeled stay in the arrays the user passed
+        X = X.tensors(self.device) if isinstance(X, RowStack) else as_tensor(X, self.device)
         if y is not None:
             y = as_tensor(y, self.device)
         return TensorDataset(X, y)

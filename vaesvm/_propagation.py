@@ -14,14 +14,32 @@ move together and the few labeled points stand for their whole region (the
 one more step against the propagated training codes:
 ``(1 - alpha) * mu(x) + alpha * mean of F over its k nearest training codes``.
 For a training row that is one more step of the same iteration.
+
+The neighbours are found by an exact search (:func:`nearest_neighbors`) for up to
+``APPROXIMATE_GRAPH["min_codes"]`` training codes and on a GPU; beyond that, on a
+CPU, by a seeded inverted-file index of faiss (:class:`ApproximateIndex`), whose
+search costs grow far more slowly with the number of codes.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
 import torch
 
-__all__ = ["EmbeddingPropagation", "nearest_neighbors", "nearest_tiles", "propagate",
-           "search_tiles", "smooth"]
+from ._options import APPROXIMATE_GRAPH
+
+__all__ = ["ApproximateIndex", "EmbeddingPropagation", "nearest_neighbors", "nearest_tiles",
+           "propagate", "search_tiles", "smooth", "uses_approximate_search"]
+
+#: What ``fit`` says when the approximate search would be used but faiss is missing.
+MISSING_FAISS = (
+    "The propagation graph of {n:,} codes would be searched approximately, but faiss is "
+    "not installed: the exact search is used instead, whose time grows with the square of "
+    "the number of codes. Install the extra: pip install \"vaesvm[large]\" (faiss-cpu).")
 
 #: Rows and columns of one block of distances (a multiple of :data:`NEIGHBOR_TILE`):
 #: 2048 x 2048 float32 is written by a matrix product and read by the tile minima
@@ -35,6 +53,9 @@ BLOCK = 2048
 #: query, only the ``k`` tiles with the smallest minimum distance (see
 #: :func:`nearest_tiles`); the second searches those ``k * NEIGHBOR_TILE`` rows.
 NEIGHBOR_TILE = 64
+
+#: Queries searched at once in the approximate index (:class:`ApproximateIndex`).
+SEARCH_ROWS = 65536
 
 #: Rows smoothed at once by :func:`smooth`.
 SMOOTH_ROWS = 4096
@@ -57,25 +78,48 @@ class EmbeddingPropagation:
     steps : int
         Iterations of the propagation.
 
+    random_state : int, default=0
+        Seed of the approximate index's k-means (used above the size threshold).
+
     Attributes
     ----------
     codes_ : ndarray of shape (n_rows, d), dtype float32
         The training codes, the nodes of the graph.
     propagated_ : ndarray of shape (n_rows, d), dtype float32
         Their propagated codes F.
+    index_ : ApproximateIndex or None
+        The approximate index of ``codes_`` that ``transform`` searches too; None
+        when the graph was searched exactly.
     """
 
-    def __init__(self, alpha: float, n_neighbors: int, steps: int) -> None:
+    def __init__(self, alpha: float, n_neighbors: int, steps: int,
+                 random_state: int = 0) -> None:
         self.alpha = float(alpha)
         self.n_neighbors = int(n_neighbors)
         self.steps = int(steps)
+        self.random_state = int(random_state)
 
     def _build(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Build the graph of ``codes`` and propagate; return its neighbours and F."""
-        neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
+        index, host_codes = None, codes.cpu().numpy()
+        if uses_approximate_search(codes):  # the index shares host_codes: pickled once
+            index = ApproximateIndex.fit(host_codes, self.random_state)
+            neighbors = index.search(codes, self.n_neighbors)
+            # the index holds a copy of the codes: free it before the propagation
+            # allocates its codes, transform rebuilds it (as after loading)
+            index.release()
+        else:
+            neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
         propagated = propagate(codes, neighbors, self.alpha, self.steps)
-        self.codes_, self.propagated_ = codes.cpu().numpy(), propagated.cpu().numpy()
+        self.codes_, self.propagated_ = host_codes, propagated.cpu().numpy()
+        self.index_ = index
         return neighbors, propagated
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore, and give the approximate index back the training codes it searches."""
+        self.__dict__.update(state)
+        if getattr(self, "index_", None) is not None:
+            self.index_.codes_ = self.codes_
 
     def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
         """Build the graph of the training ``codes`` (on their device), propagate; return self."""
@@ -115,8 +159,136 @@ class EmbeddingPropagation:
         -------
         torch.Tensor of shape (n, d)
         """
-        neighbors = nearest_neighbors(codes, torch.from_numpy(self.codes_), self.n_neighbors)
+        index = getattr(self, "index_", None)  # models saved before the index existed
+        if index is not None:
+            neighbors = index.search(codes, self.n_neighbors)
+        else:
+            neighbors = nearest_neighbors(codes, torch.from_numpy(self.codes_),
+                                          self.n_neighbors)
         return smooth(codes, neighbors, torch.from_numpy(self.propagated_), self.alpha)
+
+
+def uses_approximate_search(codes: torch.Tensor) -> bool:
+    """Whether the graph of ``codes`` is searched approximately (``APPROXIMATE_GRAPH``).
+
+    More than ``min_codes`` codes on a CPU, and faiss installed; without faiss it
+    warns (a ``UserWarning`` naming the extra) and answers False.
+    """
+    if len(codes) <= APPROXIMATE_GRAPH["min_codes"] or codes.device.type != "cpu":
+        return False
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        from ._validation import user_stacklevel
+        warnings.warn(MISSING_FAISS.format(n=len(codes)), UserWarning,
+                      stacklevel=user_stacklevel())
+        return False
+    return True
+
+
+@contextmanager
+def _faiss_threads() -> Iterator[None]:
+    """Run faiss on as many threads as torch (``n_threads`` of the estimator), then restore."""
+    import faiss
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+class ApproximateIndex:
+    """An inverted-file index (faiss ``IndexIVFFlat``) of the training codes.
+
+    The codes are split into the cells of ``lists_per_sqrt * sqrt(n)`` k-means
+    centroids (``APPROXIMATE_GRAPH``), trained on a seeded sample; a query is
+    compared exactly with the codes of its ``probes`` nearest cells. The same
+    seed, data and thread count give the same centroids, hence the same graph.
+    The filled index (a second copy of the codes) exists only while it is
+    searched: :meth:`release` frees it and the next search rebuilds it from the
+    centroids and the codes (assigning each code to its nearest centroid is
+    deterministic), as after unpickling, since only the centroids are pickled.
+
+    Attributes
+    ----------
+    centroids_ : ndarray of shape (n_lists, d), dtype float32
+        The k-means centroids of the cells.
+    codes_ : ndarray of shape (n_codes, d), dtype float32
+        The indexed codes (shared with the owning :class:`EmbeddingPropagation`).
+    """
+
+    def __init__(self, centroids: np.ndarray, codes: np.ndarray) -> None:
+        self.centroids_ = centroids
+        self.codes_ = codes
+        self._index = self._quantizer = None
+
+    @classmethod
+    def fit(cls, codes: np.ndarray, seed: int) -> "ApproximateIndex":
+        """Train the centroids on a seeded sample of ``codes`` and index every code."""
+        import faiss
+        g = APPROXIMATE_GRAPH
+        n_lists = max(1, min(len(codes), round(g["lists_per_sqrt"] * np.sqrt(len(codes)))))
+        n_train = min(len(codes), g["train_per_list"] * n_lists)
+        sample = np.random.default_rng(seed).choice(len(codes), n_train, replace=False)
+        kmeans = faiss.Kmeans(codes.shape[1], n_lists, niter=g["iterations"], seed=seed,
+                              max_points_per_centroid=g["train_per_list"],
+                              min_points_per_centroid=1, verbose=False)
+        with _faiss_threads():
+            kmeans.train(np.ascontiguousarray(codes[np.sort(sample)], dtype=np.float32))
+        return cls(np.ascontiguousarray(kmeans.centroids, dtype=np.float32), codes)
+
+    def _ivf(self):
+        """The faiss index: the centroids' cells filled with the codes (built when missing)."""
+        if self._index is None:
+            import faiss
+            quantizer = faiss.IndexFlatL2(self.centroids_.shape[1])
+            quantizer.add(self.centroids_)
+            index = faiss.IndexIVFFlat(quantizer, self.centroids_.shape[1],
+                                       len(self.centroids_))
+            index.is_trained = True
+            with _faiss_threads():
+                index.add(np.ascontiguousarray(self.codes_, dtype=np.float32))
+            index.nprobe = min(APPROXIMATE_GRAPH["probes"], len(self.centroids_))
+            self._quantizer, self._index = quantizer, index  # the index needs its quantizer
+        return self._index
+
+    def search(self, queries: torch.Tensor, k: int) -> torch.Tensor:
+        """Return the indices of (about) the ``k`` nearest codes of every query, nearest first.
+
+        A query whose probed cells hold fewer than ``k`` codes is searched exactly.
+        """
+        q = np.ascontiguousarray(queries.detach().cpu().numpy(), dtype=np.float32)
+        found = torch.empty(len(q), k, dtype=torch.long)
+        # by blocks into one result: faiss's distances never exist for every query at once
+        distances = np.empty((min(len(q), SEARCH_ROWS), k), dtype=np.float32)
+        with _faiss_threads():
+            for start in range(0, len(q), SEARCH_ROWS):
+                block = q[start:start + SEARCH_ROWS]
+                self._ivf().search(block, k, D=distances[:len(block)],
+                                   I=found.numpy()[start:start + len(block)])
+        short = torch.nonzero((found < 0).any(1)).flatten()
+        if len(short):
+            found[short] = nearest_neighbors(queries.cpu()[short],
+                                             torch.from_numpy(self.codes_), k)
+        return found.to(queries.device)
+
+    def release(self) -> None:
+        """Free the faiss index (its copy of the codes); the next search rebuilds it."""
+        self._index = self._quantizer = None
+
+    def __getstate__(self) -> dict:
+        """Pickle the centroids only.
+
+        Not the faiss index (rebuilt when searched), nor the codes: the owning
+        :class:`EmbeddingPropagation` pickles those and hands them back (joblib
+        would otherwise store them twice).
+        """
+        return {"centroids_": self.centroids_, "codes_": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._index = self._quantizer = None
 
 
 def nearest_neighbors(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:

@@ -141,7 +141,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_components float32).
     n_neighbors : int, default=10
         Neighbours per node of the propagation graph (capped at the number of
-        training rows).
+        training rows). The neighbours are searched |graph_rule|; ``transform``
+        searches the same index.
     propagation_steps : int, default=10
         Iterations of the propagation.
     max_epochs : int, default=30
@@ -464,7 +465,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             propagation, codes = None, None
             if options.propagation_alpha > 0:
                 propagation = EmbeddingPropagation(options.propagation_alpha,
-                                                   options.n_neighbors, self.propagation_steps)
+                                                   options.n_neighbors, self.propagation_steps,
+                                                   random_state=options.seed)
                 # the graph is searched on the training device
                 graph_codes = torch.from_numpy(latent_means(net, data.X)).to(options.device)
                 if return_codes:

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
 from ._options import GAUSSIAN_SCALE, uses_labels
+from ._rows import RowStack
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
            "far_from_unit_scale", "unlabeled_mask", "user_stacklevel", "warn_ineffective_settings"]
@@ -217,8 +218,10 @@ class TrainingData:
 
     Attributes
     ----------
-    X : ndarray of shape (n_rows, n_features), dtype float32
-        The rows of ``X`` followed by those of ``X_unlabeled``.
+    X : ndarray or RowStack of shape (n_rows, n_features), dtype float32
+        The rows of ``X`` followed by those of ``X_unlabeled`` (a
+        :class:`~vaesvm._rows.RowStack` of both arrays as given, not copied,
+        when ``X_unlabeled`` has rows).
     y : ndarray of shape (n_rows,), dtype int64, or None
         Class index per row, -1 for unlabeled rows; None when no labels are used.
     classes : ndarray
@@ -233,7 +236,7 @@ class TrainingData:
         Column names of ``X`` when it had string names.
     """
 
-    X: np.ndarray
+    X: np.ndarray | RowStack
     y: np.ndarray | None
     classes: np.ndarray
     n_labeled: int
@@ -278,8 +281,8 @@ def check_training_data(estimator, X, y=None, X_unlabeled=None) -> TrainingData:
                 f"X_unlabeled has {X_unl.shape[1]} features but X has {X.shape[1]}; "
                 "both must have the same columns."
             )
-        if len(X_unl):
-            X = np.concatenate([X, X_unl])
+        if len(X_unl):  # the rows of both, not copied (X_unl may be a memmap)
+            X = RowStack([X, X_unl])
     if len(X) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs at least 2 training samples (BatchNorm "
