@@ -24,7 +24,7 @@ from skorch.utils import is_dataset
 
 from ._augment import ImageAugment
 from ._callbacks import DivergenceGuard, EpochReporter, KLWarmup, divergence_advice
-from ._options import STALLED_CHANGE, max_shift
+from ._options import STALLED_CHANGE, canonical_device, max_shift
 from ._model import VAE, ELBOLoss
 from ._rows import RowStack
 from ._validation import as_tensor, user_stacklevel
@@ -316,20 +316,18 @@ def loadable_device(device: str | torch.device | None) -> str | None:
     if device is None:
         return None
     try:
-        resolved = torch.device(device if isinstance(device, torch.device)
-                                else str(device).strip().lower())
-    except RuntimeError:
+        device = canonical_device(device)
+    except ValueError:
         return device  # not ours to fix: skorch reports it
-    if resolved.type == "cpu":
-        return "cpu"
+    resolved = torch.device(device)
     if (resolved.type == "cuda" and resolved.index is not None and torch.cuda.is_available()
             and resolved.index >= torch.cuda.device_count()):
         warnings.warn(
-            f"This model was trained on {str(resolved)!r}, but this machine has "
+            f"This model was trained on {device!r}, but this machine has "
             f"{torch.cuda.device_count()} CUDA device(s); it loads on 'cuda' (the current "
             "device) instead.", UserWarning, stacklevel=user_stacklevel())
         return "cuda"
-    return str(resolved)
+    return device
 
 
 def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAENet:

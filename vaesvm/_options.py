@@ -367,7 +367,8 @@ def resolve_device(device: str | torch.device) -> str:
     """
     if str(device) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    resolved = torch.device(canonical_device(device))
+    canonical = canonical_device(device)
+    resolved = torch.device(canonical)
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
             f"device={device!r}: VAETransformer trains on 'cpu' or 'cuda' devices only; "
@@ -383,7 +384,7 @@ def resolve_device(device: str | torch.device) -> str:
             f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA "
             "device(s), numbered from 0; use device='cuda' (the current one) or 'cuda:0'."
         )
-    return str(resolved) if resolved.type == "cuda" else "cpu"
+    return canonical
 
 
 def bfloat16_is_native(device: str) -> bool:
