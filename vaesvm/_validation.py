@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-from ._options import GAUSSIAN_SCALE, uses_labels
+from ._options import GAUSSIAN_SCALE, RULE_TEXTS, uses_labels
 from ._rows import RowStack
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
@@ -362,13 +362,11 @@ def warn_ineffective_settings(estimator, data: TrainingData) -> None:
     if e.likelihood == "gaussian":
         n_far, j, mean, std = far_from_unit_scale(data.X)
         if n_far:
-            g = GAUSSIAN_SCALE
             warnings.warn(
                 f"likelihood='gaussian' needs features on a unit scale, but {n_far} of "
-                f"{data.X.shape[1]} features are far from it (mean beyond "
-                f"+-{g['max_mean']:g} or standard deviation outside [{g['low']:g}, "
-                f"{g['high']:g}]; feature {j}: mean {mean:.3g}, standard deviation "
-                f"{std:.3g}); the VAE then learns little about them. Standardize the "
-                "features first: make_pipeline(StandardScaler(), "
+                f"{data.X.shape[1]} features are far from it (far: "
+                f"{RULE_TEXTS['gaussian_scale_rule']}; feature {j}: mean {mean:.3g}, "
+                f"standard deviation {std:.3g}); the VAE then learns little about them. "
+                "Standardize the features first: make_pipeline(StandardScaler(), "
                 "VAETransformer(likelihood='gaussian')).", UserWarning,
                 stacklevel=user_stacklevel())
