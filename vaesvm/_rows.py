@@ -15,7 +15,32 @@ import torch
 __all__ = ["RowStack", "TensorRows"]
 
 
-class RowStack:
+class _Stacked:
+    """Parts with the same columns, one after the other: where each starts, and the shape.
+
+    Parameters
+    ----------
+    parts : list of 2-D arrays or tensors
+        The parts, in order.
+    """
+
+    ndim = 2
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+        self.starts = [0]  # row number of each part's first row, then the total
+        for p in parts:
+            self.starts.append(self.starts[-1] + len(p))
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self), self.parts[0].shape[1]
+
+
+class RowStack(_Stacked):
     """The rows of 2-D arrays with the same columns, one after the other.
 
     Parameters
@@ -23,19 +48,6 @@ class RowStack:
     parts : list of ndarray of shape (n_i, n_features)
         The arrays (a ``np.memmap`` included), all of one dtype; never copied whole.
     """
-
-    ndim = 2
-
-    def __init__(self, parts: list[np.ndarray]) -> None:
-        self.parts = parts
-        self.starts = np.cumsum([0] + [len(p) for p in parts])
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self), self.parts[0].shape[1]
 
     @property
     def dtype(self) -> np.dtype:
@@ -63,7 +75,7 @@ class RowStack:
         return TensorRows([as_tensor(p, device) for p in self.parts])
 
 
-class TensorRows:
+class TensorRows(_Stacked):
     """The rows of 2-D tensors, one after the other: what :class:`TensorBatchIterator` reads.
 
     Parameters
@@ -71,19 +83,6 @@ class TensorRows:
     parts : list of torch.Tensor of shape (n_i, n_features)
         On one device, of one dtype.
     """
-
-    def __init__(self, parts: list[torch.Tensor]) -> None:
-        self.parts = parts
-        self.starts = [0]
-        for p in parts:
-            self.starts.append(self.starts[-1] + len(p))
-
-    def __len__(self) -> int:
-        return self.starts[-1]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self), self.parts[0].shape[1]
 
     @property
     def device(self) -> torch.device:
