@@ -215,7 +215,7 @@ def test_failing_final_write_keeps_the_cells(small_data, tmp_path, monkeypatch, 
         "vaesvm: error: [Errno 28] No space left on device (finished cells are kept in "
         f"{out / 'results.json'})")
     doc = json.loads((out / "results.json").read_text())
-    assert doc["finished"] is False and len(doc["cells"]) == 7
+    assert doc["finished"] is False and len(doc["cells"]) == 8
 
 
 # ----------------------------------------------------------------- the note

@@ -28,13 +28,15 @@ _LAZY = {
     "VAETransformer": "._transformer",
     "load_fashion_mnist": ".datasets",
     "make_semi_supervised_split": ".datasets",
+    "suggest_labels": "._suggest",
 }
 
 __all__ = ["LabeledOnlyClassifier", "VAETransformer", "load_fashion_mnist",
-           "make_semi_supervised_split", "__version__"]
+           "make_semi_supervised_split", "suggest_labels", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._labeled import LabeledOnlyClassifier
+    from ._suggest import suggest_labels
     from ._transformer import VAETransformer
     from .datasets import load_fashion_mnist, make_semi_supervised_split
 

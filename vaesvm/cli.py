@@ -40,6 +40,7 @@ from .study.config import (
     M1_PARAMS,
     N_TRAIN_MAX,
     QUICK,
+    STUDY_METHODS,
     check_labels_within_n_train,
 )
 
@@ -178,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                       f"{' '.join(map(str, v[1]))})"
                                                       for k, v in IMAGE_SETS.items())
                        + " (default: fashion-mnist)")
+    study.add_argument("--methods", nargs="+", choices=list(STUDY_METHODS), default=None,
+                       metavar="METHOD",
+                       help="rows to run, quoted: " + "; ".join(f"'{m}'" for m in STUDY_METHODS)
+                       + " (default: all, LabelSpreading on the other image sets only)")
     ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
                             description="VAE + SVC accuracy and test ELBO for the "
                             "semi-supervised terms, KL weight, batch norm, activation "

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .. import VAETransformer
 
 __all__ = ["ABLATION_FACTORS", "CommandDefaults", "DEFAULTS", "IMAGE_SETS", "M1_PARAMS",
-           "N_TRAIN_MAX", "QUICK", "StudyConfig", "check_labels_within_n_train",
+           "N_TRAIN_MAX", "QUICK", "STUDY_METHODS", "StudyConfig", "check_labels_within_n_train",
            "label_count_problem"]
 
 #: Fashion-MNIST's train images: the most ``--n-train`` can use.
@@ -36,6 +36,12 @@ ABLATION_FACTORS: tuple[str, ...] = (
     "semi_supervision", "label_weight", "augmentation", "denoising", "propagation",
     "encoder", "kl_weight", "batch_norm", "activation", "n_components")
 
+#: The rows ``vaesvm study`` can run (``--methods``), in table order: the keys of
+#: :data:`vaesvm.study.experiments.METHODS`, whose classifiers need scikit-learn. The
+#: last one, scikit-learn's graph baseline, is run on the other image sets.
+STUDY_METHODS: tuple[str, ...] = (
+    "SS-VAE + SVC", "SS-VAE + SVC, suggested labels", "SS-VAE means + SVC", "VAE + SVC",
+    "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)")
 
 #: ``vaesvm study --dataset``: name -> (description, default label counts). The
 #: loaders are in :mod:`vaesvm.study.image_sets`; every set but Fashion-MNIST also

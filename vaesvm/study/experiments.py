@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.svm import SVC
 
-from .. import VAETransformer
+from .. import VAETransformer, suggest_labels
 from .._options import (
     RULE_TEXTS,
     flips_keep_labels,
@@ -36,10 +36,13 @@ from .._options import (
 from ..datasets import make_semi_supervised_split
 from .config import M1_PARAMS, StudyConfig
 
-__all__ = ["REFERENCE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
+__all__ = ["REFERENCE", "SUGGESTED", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
            "PCA_COMPONENTS", "run_study", "run_ablation", "tuned_svc", "default_svc", "logreg",
            "validation_split", "setting_key", "vae_fits", "versions", "config_dict",
            "fitted_options", "study_options"]
+
+#: The study's row of the default Pipeline trained on the images it suggested.
+SUGGESTED = "SS-VAE + SVC, suggested labels"
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -120,6 +123,12 @@ class Method:
     min_labels_per_class : int, default=1
         The fewest labeled images per class the classifier can be fitted on (the
         command line refuses smaller ``--labels`` before any training).
+    labels : {"random", "suggested"}, default="random"
+        Which images are labeled: a random class-balanced subset
+        (:func:`~vaesvm.make_semi_supervised_split`), or those
+        :func:`~vaesvm.suggest_labels` chooses from the codes of a VAE trained on the
+        train images without labels (one per seed, shared by the label counts);
+        either way with their true training labels.
     """
 
     name: str
@@ -127,6 +136,7 @@ class Method:
     classifier: Callable[[np.ndarray, int], BaseEstimator]
     transductive: bool = False
     min_labels_per_class: int = 1
+    labels: str = "random"
 
 
 #: method name -> :class:`Method`.
@@ -141,9 +151,11 @@ class Method:
 #: label count (the labels shape it). "SS-VAE means + SVC": the same VAE's latent
 #: means without embedding propagation (``VAETransformer.encode``). "VAE" rows are the
 #: reference's M1 recipe: one MLP VAE per seed trained without labels, augmentation or
-#: propagation, shared by the label counts.
+#: propagation, shared by the label counts. "SS-VAE + SVC, suggested labels" is the
+#: default Pipeline again, trained on the images ``suggest_labels`` chose instead.
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("SS-VAE + SVC", "ssvae", default_svc),
+    Method(SUGGESTED, "ssvae", default_svc, labels="suggested"),
     Method("SS-VAE means + SVC", "ssvae_mu", default_svc),
     Method("VAE + SVC", "vae", default_svc),
     Method("VAE + LogReg", "vae", logreg),
@@ -337,9 +349,12 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
     """
     on_cell, progress, on_vae = on_cell or _ignore, progress or _ignore, on_vae or _ignore
     y_train = data.y_train[: config.n_train]
-    needs = {METHODS[m].features for m in config.methods}
+    drawn = [m for m in config.methods if METHODS[m].labels == "random"]
+    suggested = [m for m in config.methods if METHODS[m].labels == "suggested"]
+    needs = {METHODS[m].features for m in drawn}
     for seed in config.seeds:
         features, m1_info = _unlabeled_features(data, config, seed, needs, progress, on_vae)
+        chooser = _suggestion_vae(data, config, seed, progress) if suggested else None
         for n in config.n_labels:
             lab, unl = make_semi_supervised_split(y_train, n, random_state=seed)
             # labeled rows and test set per feature set
@@ -353,7 +368,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                 ss, ss_features, info["ssvae"] = _ssvae_features(data, config, seed, lab, unl)
                 subset.update(ss_features)
                 on_vae(seed, n, ss)
-            for method in config.methods:
+            for method in drawn:
                 progress(f"seed {seed}, {n} labels: {method}")
                 kind = METHODS[method].features
                 if METHODS[method].transductive:
@@ -362,6 +377,43 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                     cell = _evaluate(method, *subset[kind], y_train[lab], data.y_test, seed)
                 cell.update(seed=seed, n_labels=n, **info.get(kind, {}))
                 on_cell(cell)
+            for method in suggested:
+                on_cell(_suggested_cell(method, data, config, seed, n, chooser, progress))
+
+
+def _suggestion_vae(data, config: StudyConfig, seed: int, progress: Callable[[str], None]
+                    ) -> tuple[VAETransformer, float]:
+    """The default VAE trained on the train images without labels, and its fit time."""
+    progress(f"seed {seed}: training the VAE that suggests labels (no labels)")
+    start = time.perf_counter()
+    vae = config.vae(seed).fit(data.X_train[: config.n_train])
+    return vae, time.perf_counter() - start
+
+
+def _suggested_cell(method: str, data, config: StudyConfig, seed: int, n: int,
+                    chooser: tuple[VAETransformer, float],
+                    progress: Callable[[str], None]) -> dict[str, Any]:
+    """Label the images ``suggest_labels`` picks; fit the default Pipeline on them; score it.
+
+    The cell's ``suggestion`` records the class counts of the picked images, the
+    seconds the choice took on top of the VAE, and that VAE's fit seconds.
+    """
+    X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
+    vae, vae_seconds = chooser
+    progress(f"seed {seed}, {n} labels: suggesting which images to label")
+    start = time.perf_counter()
+    lab = np.sort(suggest_labels(X_train, n, estimator=vae, random_state=seed))
+    seconds = time.perf_counter() - start
+    unl = np.setdiff1d(np.arange(len(X_train)), lab)
+    progress(f"seed {seed}, {n} suggested labels: training SS-VAE")
+    _, features, info = _ssvae_features(data, config, seed, lab, unl)
+    cell = _evaluate(method, *features[METHODS[method].features], y_train[lab],
+                     data.y_test, seed)
+    counts = np.bincount(y_train[lab], minlength=len(data.target_names))
+    cell.update(seed=seed, n_labels=n, **info,
+                suggestion={"class_counts": counts.tolist(), "seconds": seconds,
+                            "vae_seconds": vae_seconds})
+    return cell
 
 
 def validation_split(n_train: int, n_val: int = 10000, seed: int = 123

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RUN_FILES", "ResultsWriter", "accuracies_by_method", "study_table",
+           "suggestion_table",
            "ablation_tables", "earlier_run_files", "mean_std", "render_markdown",
            "write_document"]
 
@@ -118,6 +119,36 @@ def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str
     if reference:  # the published study's numbers (Fashion-MNIST only)
         ref = [f"{100 * reference[n]:.2f}" if n in reference else "not given" for n in ns]
         lines.append("| reference study (VAE + RBF SVM) | " + " | ".join(ref) + " |")
+    return "\n".join(lines)
+
+
+def suggestion_table(cells: list[dict[str, Any]]) -> str:
+    """Markdown table of the suggested labels: class balance and cost, per label count.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Study cells; those with a ``suggestion`` (class counts of the images
+        ``suggest_labels`` picked, its seconds, and its VAE's fit seconds) are used.
+
+    Returns
+    -------
+    str
+        Empty when no cell has a suggestion.
+    """
+    rows = [c for c in cells if "suggestion" in c]
+    if not rows:
+        return ""
+    lines = ["| labels | images per class, fewest - most (each seed) | classes missed "
+             "| choice s (mean) | its VAE's fit s (mean) |", "|---|---|---|---|---|"]
+    for n in sorted({c["n_labels"] for c in rows}):
+        cs = [c for c in rows if c["n_labels"] == n]
+        counts = [c["suggestion"]["class_counts"] for c in cs]
+        spread = ", ".join(f"{min(k)} - {max(k)}" for k in counts)
+        missed = ", ".join(str(sum(1 for v in k if v == 0)) for k in counts)
+        choice = np.mean([c["suggestion"]["seconds"] for c in cs])
+        vae = np.mean([c["suggestion"]["vae_seconds"] for c in cs])
+        lines.append(f"| {n} | {spread} | {missed} | {choice:.1f} | {vae:.0f} |")
     return "\n".join(lines)
 
 
@@ -275,6 +306,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
                  else f"the {dataset} test set")
         reference = {int(k): v for k, v in doc.get("reference", {}).items()}
         body = [f"Test accuracy (%) on {where}, {seeds}.", "", study_table(cells, reference)]
+        suggested = suggestion_table(cells)
+        if suggested:
+            body += ["", "## Suggested labels", "",
+                     "What vaesvm.suggest_labels picked (true classes of the picked images) "
+                     "and what picking cost on top of training its VAE.", "", suggested]
     else:
         body = ["VAE + SVC accuracy (%) on the official test set and on 10,000 held-out "
                 "train images (validation; the labeled subsets are drawn from the "

@@ -19,6 +19,7 @@ for a finished run's folder without training.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 from typing import Any
@@ -83,6 +84,19 @@ def _one_or_each(values: set[str]) -> str:
     return " or ".join(sorted(values)) + ", depending on the labeled subset"
 
 
+def _suggested_words(config: StudyConfig, images: str) -> str:
+    """The sentence on the suggested-labels row, when the run has it."""
+    from .._suggest import SUGGEST_RULE
+    from .experiments import SUGGESTED
+
+    if SUGGESTED not in config.methods:
+        return ""
+    return (f"{SUGGESTED} is the same Pipeline fitted on the images vaesvm.suggest_labels "
+            "picks, with their true labels, instead of a random class-balanced subset: it "
+            f"picks from the codes of a default VAE trained on {images} without labels (one "
+            f"per seed, shared by the label counts), {SUGGEST_RULE}. ")
+
+
 def study_note(dataset: str, data, config: StudyConfig,
                options: dict[tuple[int, int], dict[str, Any]]) -> str:
     """The study's methods in words, as this run applies them to this data.
@@ -137,7 +151,8 @@ def study_note(dataset: str, data, config: StudyConfig,
         f"{_one_or_each(shapes)}), whose transform smooths the latent means over the "
         f"{vae.n_neighbors}-nearest-neighbour graph of the training codes (embedding "
         f"propagation, propagation_alpha='auto' = {RULE_TEXTS['propagation_rule']}); "
-        "SS-VAE means + SVC is the same VAE's latent means without propagation. The VAE "
+        "SS-VAE means + SVC is the same VAE's latent means without propagation. "
+        f"{_suggested_words(config, images)}The VAE "
         "rows are the reference's M1 recipe: one MLP VAE per seed trained on "
         f"{images} without labels, augmentation or propagation and shared by every label "
         "count of that seed, as in the reference study. The SVCs on latent means are "
@@ -178,6 +193,8 @@ def make_config(args: argparse.Namespace) -> StudyConfig:
         settings["n_labels"] = tuple(args.labels) if args.labels else IMAGE_SETS[dataset][1]
         settings["n_train"] = args.n_train or N_TRAIN_MAX
         settings["methods"] = tuple(METHODS)  # with the LabelSpreading baseline
+    if getattr(args, "methods", None):
+        settings["methods"] = tuple(m for m in METHODS if m in args.methods)
     config = StudyConfig(**settings, device=args.device, precision=args.precision,
                          verbose=max(0, args.verbose))
     if args.command == "study":
@@ -302,10 +319,14 @@ def _study_steps(config: StudyConfig, figures: bool) -> int:
     """Progress steps of a study: VAE epochs (+1 for their features), classifiers, figures."""
     from .figures import study_figure_steps
 
-    features = {METHODS[m].features for m in config.methods}
+    drawn = [m for m in config.methods if METHODS[m].labels == "random"]
+    suggested = len(config.methods) - len(drawn)  # a VAE per seed, an SS-VAE per count
+    features = {METHODS[m].features for m in drawn}
     vae = config.epochs + 1
-    per_label = len(config.methods) + vae * bool(features & {"ssvae", "ssvae_mu"})
-    steps = len(config.seeds) * (vae * ("vae" in features) + len(config.n_labels) * per_label)
+    per_label = (len(drawn) + vae * bool(features & {"ssvae", "ssvae_mu"})
+                 + suggested * (vae + 1))
+    per_seed = vae * ("vae" in features) + vae * bool(suggested)
+    steps = len(config.seeds) * (per_seed + len(config.n_labels) * per_label)
     return steps + (study_figure_steps(config, features) if figures else 0)
 
 
@@ -465,9 +486,9 @@ def rerender_study_note(folder, data_home=None) -> dict[str, Any]:
         raise ValueError(f"{folder} holds an {doc['kind']}, not a study")
     args = build_parser().parse_args(shlex.split(doc["command"])[1:])
     args.data_home = data_home
-    config = make_config(args)
-    data = _load(args, config)
     recorded = doc["config"]
+    config = dataclasses.replace(make_config(args), methods=tuple(recorded["methods"]))
+    data = _load(args, config)
     if ([recorded["n_labels"], recorded["seeds"]]
             != [list(config.n_labels), list(config.seeds)]):
         raise ValueError(f"{folder}: the recorded settings are not those of its command")
