@@ -69,6 +69,7 @@ sphinx_gallery_conf = {
         "plot_quick_start_digits.py",
         "plot_fashion_mnist_semi_supervised.py",
         "plot_unlabeled_minus_one.py",
+        "plot_suggest_labels.py",
         "plot_grid_search_cache.py",
         "plot_own_images.py",
         "plot_latent_space.py",

@@ -7,7 +7,8 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
 from vaesvm import LabeledOnlyClassifier, VAETransformer, suggest_labels
-from vaesvm._suggest import SUGGEST, pick, typicality
+from vaesvm._options import SUGGEST
+from vaesvm._suggest import pick, typicality
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 __all__ = ["AUGMENT_MIN_ROWS", "AUTO_BFLOAT16", "AUTO_FLIP", "AUTO_IMAGE", "AUTO_LABEL_WEIGHT",
            "AUTO_PROPAGATION_ALPHA", "APPROXIMATE_GRAPH", "FitOptions", "GAUSSIAN_SCALE",
            "PRECISIONS", "RULE_TEXTS",
-           "SHIFT_FRACTION", "STALLED_CHANGE", "bfloat16_is_native", "canonical_device",
+           "SHIFT_FRACTION", "STALLED_CHANGE", "SUGGEST", "bfloat16_is_native", "canonical_device",
            "fill_rule_texts", "flips_keep_labels", "image_shape_of", "max_shift",
            "resolve_augmentation", "resolve_device", "resolve_encoder", "resolve_image_shape",
            "resolve_label_weight", "resolve_options", "resolve_precision",
@@ -50,6 +50,11 @@ AUTO_PROPAGATION_ALPHA = {"high": 0.9, "low": 0.5, "start": 1000, "end": 3000}
 #: 240,000 VAE codes at a fifteenth of the exact search's time (more lists or probes:
 #: higher recall, slower; the performance record). On a GPU the exact search stays: it
 #: is fast there. Without faiss the exact search is used, with a warning.
+#: ``suggest_labels``: ``typical_neighbors`` neighbours whose mean distance
+#: measures an image's typicality; in a next round, the least certain image is
+#: taken among the ``typical_fraction`` most typical of its cluster.
+SUGGEST = {"typical_neighbors": 20, "typical_fraction": 0.5}
+
 APPROXIMATE_GRAPH = {"min_codes": 100_000, "lists_per_sqrt": 2, "probes": 4,
                      "train_per_list": 32, "iterations": 10}
 
@@ -470,6 +475,12 @@ RULE_TEXTS: dict[str, str] = {
                    "GPU; beyond that, on a CPU, approximate, through a seeded faiss "
                    "inverted-file index (the extra vaesvm[large]; without it the exact "
                    "search, with a warning)"),
+    "suggest_rule": (
+        "one image from each of the n largest clusters that hold no labeled image, among "
+        "(labeled + n) k-means clusters of the codes: the most typical one (the smallest "
+        f"mean distance to its {SUGGEST['typical_neighbors']} nearest codes) or, given a "
+        "classifier, the one with the smallest margin between its two highest scores "
+        f"among the {SUGGEST['typical_fraction']:.0%} most typical of its cluster"),
     "device_rule": "'cuda' when torch.cuda.is_available(), else 'cpu'",
     "precision_rule": ("'bfloat16' on devices that compute bfloat16 in hardware (CPUs with "
                        "AVX512-BF16 or AMX, CUDA GPUs from Ampere on), else 'float32'"

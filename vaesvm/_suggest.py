@@ -9,14 +9,14 @@ suggestions are representative (dense regions) and diverse (one per cluster).
 A next round (some labels already in ``y``): the same clusters, counting the
 labeled images, so the new suggestions cover what the labels do not; within
 each uncovered cluster the image the current classifier is least sure of among
-the cluster's typical ones is taken (:data:`SUGGEST`).
+the cluster's typical ones is taken (``SUGGEST`` and ``RULE_TEXTS["suggest_rule"]``
+in :mod:`vaesvm._options`).
 """
 
 from __future__ import annotations
 
 import numbers
 import time
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,34 +28,20 @@ from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from ._options import SUGGEST, fill_rule_texts
 from ._propagation import ApproximateIndex, nearest_neighbors, uses_approximate_search
 
-__all__ = ["SUGGEST", "SUGGEST_RULE", "suggest_labels"]
+__all__ = ["suggest_labels"]
 
-#: ``typical_neighbors``: neighbours whose mean distance measures an image's
-#: typicality; ``typical_fraction``: in a next round, the share of a cluster's
-#: most typical images among which the least certain one is taken.
-SUGGEST: dict[str, Any] = {"typical_neighbors": 20, "typical_fraction": 0.5}
-
-#: The rule in words, for the docs and the study's notes.
-SUGGEST_RULE = (
-    "one image from each of the n largest clusters without a labeled image, among "
-    "(labeled + n) k-means clusters of the codes: the most typical one (the smallest mean "
-    f"distance to its {SUGGEST['typical_neighbors']} nearest codes) or, given a classifier, "
-    "the one with the smallest margin between its two highest scores among the "
-    f"{SUGGEST['typical_fraction']:.0%} most typical of its cluster")
-
-
+@fill_rule_texts
 def suggest_labels(X, n_labels: int, y=None, *, estimator=None, random_state=None,
                    verbose: int = 0) -> np.ndarray:
     """Return the indices of the ``n_labels`` images of ``X`` most worth labeling next.
 
-    The images are chosen from the codes of a VAE fitted on the pool ``X`` itself,
-    without any label for a cold start: each suggested image is the most typical
-    one of a k-means cluster of the codes that no labeled image covers yet, the
-    largest clusters first. With labels (``y``) and a classifier, each one is,
-    among the typical images of its cluster, the one the classifier is least sure
-    of (the smallest margin between its two highest scores).
+    The images are chosen from the codes of a VAE fitted on the pool ``X`` itself
+    (without any label for a cold start): |suggest_rule|. The clusters make the
+    picks diverse, typicality makes them representative, and the classifier's
+    margin, once there is one, points at what it has not learned yet.
 
     Parameters
     ----------

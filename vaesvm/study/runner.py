@@ -86,7 +86,6 @@ def _one_or_each(values: set[str]) -> str:
 
 def _suggested_words(config: StudyConfig, images: str) -> str:
     """The sentence on the suggested-labels row, when the run has it."""
-    from .._suggest import SUGGEST_RULE
     from .experiments import SUGGESTED
 
     if SUGGESTED not in config.methods:
@@ -94,7 +93,7 @@ def _suggested_words(config: StudyConfig, images: str) -> str:
     return (f"{SUGGESTED} is the same Pipeline fitted on the images vaesvm.suggest_labels "
             "picks, with their true labels, instead of a random class-balanced subset: it "
             f"picks from the codes of a default VAE trained on {images} without labels (one "
-            f"per seed, shared by the label counts), {SUGGEST_RULE}. ")
+            f"per seed, shared by the label counts), {RULE_TEXTS['suggest_rule']}. ")
 
 
 def study_note(dataset: str, data, config: StudyConfig,
