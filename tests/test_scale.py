@@ -65,6 +65,14 @@ def test_recall_against_exact_search(low_threshold, monkeypatch):
     assert (found[:, 0] == np.arange(len(codes))).mean() > 0.99  # each code finds itself
 
 
+def test_index_returns_int32_neighbours(low_threshold):
+    codes = torch.from_numpy(clustered_codes(2000))
+    prop = EmbeddingPropagation(0.9, 10, 2, random_state=0)
+    neighbors, _ = prop._build(codes)
+    assert prop.index_ is not None and neighbors.dtype == torch.int32
+    assert torch.equal(prop.index_.search(codes, 10), neighbors)
+
+
 def test_cells_short_of_k_codes_are_searched_exactly(low_threshold, monkeypatch):
     """A query whose probed cells hold fewer than k codes gets its exact neighbours."""
     monkeypatch.setitem(APPROXIMATE_GRAPH, "probes", 1)

@@ -470,7 +470,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 # the graph is searched on the training device
                 graph_codes = torch.from_numpy(latent_means(net, data.X)).to(options.device)
                 if return_codes:
-                    codes = propagation.fit_transform(graph_codes)[: data.n_given].cpu().numpy()
+                    # only X's rows: a slice of all rows' output would keep it all alive
+                    codes = propagation.fit_transform(graph_codes, data.n_given).cpu().numpy()
                 else:
                     propagation.fit(graph_codes)
             elif return_codes:
