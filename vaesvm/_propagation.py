@@ -23,8 +23,10 @@ search costs grow far more slowly with the number of codes.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -196,6 +198,29 @@ def uses_approximate_search(codes: torch.Tensor) -> bool:
     return True
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (not glibc, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
+def _trim_heap() -> None:
+    """Hand the free pages of the C heap back to the system, where the C library can.
+
+    faiss holds an index's inverted lists (a copy of the codes) in many small heap
+    blocks; freed, they stay resident as long as anything allocated after them
+    lives (free() gives back only the heap's top), and the propagation's buffers,
+    too large to be carved from the heap, would then come on top of them. Only
+    free pages are returned: nothing that is computed changes.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def neighbor_dtype(n_codes: int) -> torch.dtype:
     """The dtype of indices into ``n_codes`` codes: int32 where it holds them, else int64."""
     return torch.int32 if n_codes <= torch.iinfo(torch.int32).max else torch.int64
@@ -294,6 +319,7 @@ class ApproximateIndex:
     def release(self) -> None:
         """Free the faiss index (its copy of the codes); the next search rebuilds it."""
         self._index = self._quantizer = None
+        _trim_heap()
 
     def __getstate__(self) -> dict:
         """Pickle the centroids only.
