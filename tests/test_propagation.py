@@ -161,6 +161,34 @@ def test_propagation_object_maps_its_training_codes_like_new_ones():
     np.testing.assert_array_equal(fitted.numpy(), prop.transform(codes).numpy())
 
 
+def test_propagate_with_two_buffers_is_the_plain_iteration():
+    """Reusing two buffers gives the iteration's own values, bit for bit, at every step count."""
+    rng = np.random.RandomState(0)
+    codes = torch.from_numpy(rng.randn(500, 5).astype(np.float32))
+    neighbors = nearest_neighbors(codes, codes, 7)
+    F = codes
+    for steps in range(5):
+        assert torch.equal(propagate(codes, neighbors, 0.8, steps), F)
+        F = smooth(codes, neighbors, F, 0.8)
+    assert propagate(codes, neighbors, 0.8, 0) is codes
+
+
+def test_graph_neighbours_are_int32_and_map_as_int64():
+    """The graph keeps int32 indices (half of int64's memory) and smooths exactly alike."""
+    rng = np.random.RandomState(0)
+    codes = torch.from_numpy(rng.randn(300, 4).astype(np.float32))
+    prop = EmbeddingPropagation(alpha=0.8, n_neighbors=6, steps=3)
+    neighbors, propagated = prop._build(codes)
+    assert neighbors.dtype == torch.int32
+    wide = nearest_neighbors(codes, codes, 6)
+    assert torch.equal(neighbors, wide.int())
+    assert torch.equal(propagated, propagate(codes, wide, 0.8, 3))
+    # fit_transform of the first rows only: those rows of fit_transform of all of them
+    first = EmbeddingPropagation(alpha=0.8, n_neighbors=6, steps=3).fit_transform(codes, 40)
+    assert first.shape == (40, 4) and first.untyped_storage().nbytes() == first.nbytes
+    assert torch.equal(first, prop.fit_transform(codes)[:40])
+
+
 def test_fit_transform_encodes_once_and_matches_fit_then_transform(blobs, fast_params,
                                                                    monkeypatch):
     X, y = blobs

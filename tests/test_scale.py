@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 
 from vaesvm import VAETransformer
 from vaesvm._options import APPROXIMATE_GRAPH, RULE_TEXTS
-from vaesvm._rows import RowStack, TensorRows
+from vaesvm._rows import RowStack, TensorRows, drop_resident_pages
 from vaesvm._validation import check_training_data
 from vaesvm._propagation import (
     ApproximateIndex,
@@ -63,6 +63,14 @@ def test_recall_against_exact_search(low_threshold, monkeypatch):
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
     assert recall >= 0.95
     assert (found[:, 0] == np.arange(len(codes))).mean() > 0.99  # each code finds itself
+
+
+def test_index_returns_int32_neighbours(low_threshold):
+    codes = torch.from_numpy(clustered_codes(2000))
+    prop = EmbeddingPropagation(0.9, 10, 2, random_state=0)
+    neighbors, _ = prop._build(codes)
+    assert prop.index_ is not None and neighbors.dtype == torch.int32
+    assert torch.equal(prop.index_.search(codes, 10), neighbors)
 
 
 def test_cells_short_of_k_codes_are_searched_exactly(low_threshold, monkeypatch):
@@ -167,3 +175,52 @@ def test_memmap_pool_is_not_copied_and_trains_as_the_concatenation(tmp_path):
     joined = clone(est).fit(X, np.concatenate([y, np.full(len(pool), -1)]))
     np.testing.assert_array_equal(from_pool.transform(X[:50]), joined.transform(X[:50]))
     np.testing.assert_array_equal(from_pool.propagation_.codes_, joined.propagation_.codes_)
+
+
+def resident_file_kib() -> int:
+    """This process's resident file-backed memory (Linux)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssFile:"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_read_only_memmaps_pages_leave_the_resident_set(tmp_path):
+    """A read-only memmap's pages leave the resident set; its rows read the same after."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "pool.npy"
+    np.save(path, rng.random((8192, 1024), dtype=np.float32))  # 32 MiB
+    pool = np.load(path, mmap_mode="r")
+    total = float(np.asarray(pool, dtype=np.float64).sum())  # maps every page in
+    before = resident_file_kib()
+    drop_resident_pages(RowStack([np.zeros((2, 1024), np.float32), np.asarray(pool)[10:]]))
+    assert before - resident_file_kib() > 24 * 1024
+    assert float(np.asarray(pool, dtype=np.float64).sum()) == total
+
+
+def test_dropping_pages_keeps_the_rows_written_to_a_memmap(tmp_path):
+    """Copy-on-write rows (mode "c") are left alone, shared ones ("r+") stay written."""
+    path = tmp_path / "pool.npy"
+    np.save(path, np.zeros((4096, 64), dtype=np.float32))
+    for mode in ("c", "r+"):
+        pool = np.load(path, mmap_mode=mode)
+        pool[::7] = 0.5
+        drop_resident_pages(pool[100:])
+        assert (pool[::7] == 0.5).all() and (pool[1::7] == 0).all()
+        del pool
+    assert (np.load(path)[::7] == 0.5).all()  # "r+" wrote the file, "c" did not
+
+
+def test_fit_on_a_memmap_pool_drops_its_pages_once_encoded(tmp_path, monkeypatch):
+    """fit hands its rows to drop_resident_pages after encoding them for the graph."""
+    import vaesvm._transformer as transformer
+
+    X = load_digits().data.astype(np.float32) / 16
+    path = tmp_path / "pool.npy"
+    np.save(path, X[300:])
+    dropped = []
+    monkeypatch.setattr(transformer, "drop_resident_pages", dropped.append)
+    est = VAETransformer(max_epochs=1, kl_warmup_epochs=1, hidden_layer_sizes=(16,),
+                         n_components=4, device="cpu", image_shape=None, random_state=0)
+    est.fit(X[:300], X_unlabeled=np.load(path, mmap_mode="r"))
+    assert len(dropped) == 1 and isinstance(dropped[0], RowStack)
+    assert isinstance(dropped[0].parts[1].base, np.memmap)  # the pool itself, not a copy

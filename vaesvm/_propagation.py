@@ -23,8 +23,10 @@ search costs grow far more slowly with the number of codes.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -33,7 +35,7 @@ import torch
 from ._options import APPROXIMATE_GRAPH
 
 __all__ = ["ApproximateIndex", "EmbeddingPropagation", "nearest_neighbors", "nearest_tiles",
-           "propagate", "search_tiles", "smooth", "uses_approximate_search"]
+           "neighbor_dtype", "propagate", "search_tiles", "smooth", "uses_approximate_search"]
 
 #: What ``fit`` says when the approximate search would be used but faiss is missing.
 MISSING_FAISS = (
@@ -100,7 +102,11 @@ class EmbeddingPropagation:
         self.random_state = int(random_state)
 
     def _build(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Build the graph of ``codes`` and propagate; return its neighbours and F."""
+        """Build the graph of ``codes`` and propagate; return its neighbours and F.
+
+        The neighbours are kept as :func:`neighbor_dtype` indices (int32 below 2**31
+        codes): half the memory of int64, and ``embedding_bag`` reads either alike.
+        """
         index, host_codes = None, codes.cpu().numpy()
         if uses_approximate_search(codes):  # the index shares host_codes: pickled once
             index = ApproximateIndex.fit(host_codes, self.random_state)
@@ -110,6 +116,7 @@ class EmbeddingPropagation:
             index.release()
         else:
             neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
+            neighbors = neighbors.to(neighbor_dtype(len(codes)))
         propagated = propagate(codes, neighbors, self.alpha, self.steps)
         self.codes_, self.propagated_ = host_codes, propagated.cpu().numpy()
         self.index_ = index
@@ -126,8 +133,8 @@ class EmbeddingPropagation:
         self._build(codes)
         return self
 
-    def fit_transform(self, codes: torch.Tensor) -> torch.Tensor:
-        """Build the graph of ``codes``, propagate, and return ``transform(codes)``.
+    def fit_transform(self, codes: torch.Tensor, n_first: int | None = None) -> torch.Tensor:
+        """Build the graph of ``codes``, propagate, and return ``transform(codes[:n_first])``.
 
         The training codes' own neighbours come from the graph itself, so they
         are not searched twice.
@@ -138,14 +145,19 @@ class EmbeddingPropagation:
             Latent means of the training rows, on the device the graph is
             searched on (``VAETransformer``: the training device); ``codes_``
             and ``propagated_`` are kept in host memory.
+        n_first : int or None, default=None
+            Map only the first ``n_first`` rows (``VAETransformer``: the rows of
+            ``X``, not those of ``X_unlabeled``); None: all of them. Each row is
+            mapped on its own, so these rows are the same either way.
 
         Returns
         -------
-        torch.Tensor of shape (n_rows, d)
-            What :meth:`transform` returns for ``codes``.
+        torch.Tensor of shape (n_first, d)
+            What :meth:`transform` returns for ``codes[:n_first]``.
         """
         neighbors, propagated = self._build(codes)
-        return smooth(codes, neighbors, propagated, self.alpha)
+        rows = slice(None, n_first)
+        return smooth(codes[rows], neighbors[rows], propagated, self.alpha)
 
     def transform(self, codes: torch.Tensor) -> torch.Tensor:
         """Return ``(1 - alpha) * codes + alpha * mean of F over their nearest training codes``.
@@ -184,6 +196,34 @@ def uses_approximate_search(codes: torch.Tensor) -> bool:
                       stacklevel=user_stacklevel())
         return False
     return True
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (not glibc, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
+def _trim_heap() -> None:
+    """Hand the free pages of the C heap back to the system, where the C library can.
+
+    faiss holds an index's inverted lists (a copy of the codes) in many small heap
+    blocks; freed, they stay resident as long as anything allocated after them
+    lives (free() gives back only the heap's top), and the propagation's buffers,
+    too large to be carved from the heap, would then come on top of them. Only
+    free pages are returned: nothing that is computed changes.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def neighbor_dtype(n_codes: int) -> torch.dtype:
+    """The dtype of indices into ``n_codes`` codes: int32 where it holds them, else int64."""
+    return torch.int32 if n_codes <= torch.iinfo(torch.int32).max else torch.int64
 
 
 @contextmanager
@@ -257,25 +297,29 @@ class ApproximateIndex:
         """Return the indices of (about) the ``k`` nearest codes of every query, nearest first.
 
         A query whose probed cells hold fewer than ``k`` codes is searched exactly.
+        The indices are :func:`neighbor_dtype` of the number of codes.
         """
         q = np.ascontiguousarray(queries.detach().cpu().numpy(), dtype=np.float32)
-        found = torch.empty(len(q), k, dtype=torch.long)
-        # by blocks into one result: faiss's distances never exist for every query at once
+        found = torch.empty(len(q), k, dtype=neighbor_dtype(len(self.codes_)))
+        # by blocks into one result: faiss's distances and int64 labels never exist
+        # for every query at once
         distances = np.empty((min(len(q), SEARCH_ROWS), k), dtype=np.float32)
+        labels = np.empty((len(distances), k), dtype=np.int64)
         with _faiss_threads():
             for start in range(0, len(q), SEARCH_ROWS):
                 block = q[start:start + SEARCH_ROWS]
-                self._ivf().search(block, k, D=distances[:len(block)],
-                                   I=found.numpy()[start:start + len(block)])
+                self._ivf().search(block, k, D=distances[:len(block)], I=labels[:len(block)])
+                found.numpy()[start:start + len(block)] = labels[:len(block)]
         short = torch.nonzero((found < 0).any(1)).flatten()
         if len(short):
             found[short] = nearest_neighbors(queries.cpu()[short],
-                                             torch.from_numpy(self.codes_), k)
+                                             torch.from_numpy(self.codes_), k).to(found.dtype)
         return found.to(queries.device)
 
     def release(self) -> None:
         """Free the faiss index (its copy of the codes); the next search rebuilds it."""
         self._index = self._quantizer = None
+        _trim_heap()
 
     def __getstate__(self) -> dict:
         """Pickle the centroids only.
@@ -501,28 +545,36 @@ def propagate(codes: torch.Tensor, neighbors: torch.Tensor, alpha: float,
     Returns
     -------
     torch.Tensor of shape (n, d)
-        The propagated codes F.
+        The propagated codes F (``codes`` itself when ``steps`` is 0).
     """
-    propagated = codes
-    for _ in range(steps):
-        propagated = smooth(codes, neighbors, propagated, alpha)
+    if steps == 0:
+        return codes
+    propagated = smooth(codes, neighbors, codes, alpha)
+    # every later step reads one buffer and writes the other: two of codes' size
+    # in all, allocated once rather than a new one per step
+    spare = torch.empty_like(codes) if steps > 1 else None
+    for _ in range(steps - 1):
+        propagated, spare = smooth(codes, neighbors, propagated, alpha, out=spare), propagated
     return propagated
 
 
 def smooth(codes: torch.Tensor, neighbors: torch.Tensor, propagated: torch.Tensor,
-           alpha: float) -> torch.Tensor:
+           alpha: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """Return ``(1 - alpha) * codes + alpha * propagated[neighbors].mean(1)``.
 
     Parameters
     ----------
     codes : torch.Tensor of shape (n, d)
         The points' own codes.
-    neighbors : torch.Tensor of shape (n, k)
+    neighbors : torch.Tensor of shape (n, k), dtype int32 or int64
         Indices of each point's neighbours among the rows of ``propagated``.
     propagated : torch.Tensor of shape (n_reference, d)
         Propagated codes of the graph's nodes.
     alpha : float
         Weight of the neighbourhood, in [0, 1).
+    out : torch.Tensor of shape (n, d) or None, default=None
+        Where to write the result (not ``propagated`` itself, which it reads);
+        None: a new tensor.
 
     Returns
     -------
@@ -530,7 +582,8 @@ def smooth(codes: torch.Tensor, neighbors: torch.Tensor, propagated: torch.Tenso
         The smoothed codes (the neighbours' mean by ``embedding_bag``, by blocks
         of :data:`SMOOTH_ROWS` rows: on a CPU it gathers rows x k x d floats).
     """
-    out = torch.empty_like(codes)
+    if out is None:
+        out = torch.empty_like(codes)
     for start in range(0, len(codes), SMOOTH_ROWS):
         rows = slice(start, start + SMOOTH_ROWS)
         means = torch.nn.functional.embedding_bag(neighbors[rows], propagated, mode="mean")

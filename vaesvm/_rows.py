@@ -9,10 +9,12 @@ the same for their tensors in the batch iterator. Rows are copied out batch by b
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 import torch
 
-__all__ = ["RowStack", "TensorRows"]
+__all__ = ["RowStack", "TensorRows", "drop_resident_pages"]
 
 
 class _Stacked:
@@ -115,3 +117,39 @@ class TensorRows(_Stacked):
         if not pieces:
             return self.parts[0][:0]
         return torch.cat(pieces)
+
+
+def drop_resident_pages(X) -> None:
+    """Drop the pages of ``X``'s shared file mappings from this process's resident memory.
+
+    Reading a ``np.memmap`` maps its pages into the process, where they count in its
+    resident set until the mapping is closed. Once ``fit`` has read the pool for the
+    last time, ``madvise(MADV_DONTNEED)`` takes them out: the file's contents stay
+    in the system's file cache, and a later read maps them in again, unchanged. Only
+    shared mappings (memmap modes ``"r"``, ``"r+"``, ``"w+"``) are advised: in a
+    copy-on-write one (``"c"``) it would discard the rows written since it was
+    opened. Anything else (in-memory arrays, systems without ``madvise``) is left
+    as it is.
+
+    Parameters
+    ----------
+    X : ndarray or RowStack
+        The training rows; each part is checked for a memmap among its bases.
+    """
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:
+        return
+    for part in X.parts if isinstance(X, RowStack) else [X]:
+        mapping, shared = None, False
+        while part is not None:  # a view's bases lead to the memmap and its mmap
+            if isinstance(part, np.memmap):
+                shared = part.mode != "c"
+            if isinstance(part, mmap.mmap):
+                mapping = part
+                break
+            part = getattr(part, "base", None)
+        if mapping is not None and shared:
+            try:
+                mapping.madvise(advice)
+            except (OSError, ValueError):  # e.g. a closed mapping: nothing to drop
+                pass

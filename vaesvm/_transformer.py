@@ -22,6 +22,7 @@ from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
 from ._net import build_net, epoch_history, fit_seeded, latent_means, torch_threads
 from ._options import PRECISIONS, fill_rule_texts, resolve_options
 from ._propagation import EmbeddingPropagation
+from ._rows import drop_resident_pages
 from ._validation import (
     TrainingData,
     as_tensor,
@@ -469,8 +470,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                                                    random_state=options.seed)
                 # the graph is searched on the training device
                 graph_codes = torch.from_numpy(latent_means(net, data.X)).to(options.device)
+                # fit reads no more rows: a memmap's pages need not stay resident
+                # under the graph's buffers
+                drop_resident_pages(data.X)
                 if return_codes:
-                    codes = propagation.fit_transform(graph_codes)[: data.n_given].cpu().numpy()
+                    # only X's rows: a slice of all rows' output would keep it all alive
+                    codes = propagation.fit_transform(graph_codes, data.n_given).cpu().numpy()
                 else:
                     propagation.fit(graph_codes)
             elif return_codes:
