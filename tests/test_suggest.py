@@ -67,14 +67,14 @@ def test_typicality_is_higher_in_dense_regions():
     assert typical[:200].min() > typical[200:].max()
 
 
-def test_pick_with_certainty_takes_the_least_certain_typical_image():
+def test_pick_with_certainty_takes_the_least_certain_typical_image(monkeypatch):
+    monkeypatch.setitem(SUGGEST, "typical_fraction", 0.5)
     clusters = np.array([0, 0, 0, 0, 1, 1])
     typical = np.array([4.0, 3.0, 2.0, 1.0, 1.0, 2.0])
     certainty = np.array([0.9, 0.1, 0.05, 0.0, 0.5, 0.5])
     labeled = np.zeros(6, bool)
     # the typical half of cluster 0 is images 0 and 1; 1 is the less certain one
     # (2 and 3 are less certain still, but atypical)
-    assert SUGGEST["typical_fraction"] == 0.5
     np.testing.assert_array_equal(pick(clusters, typical, labeled, 2, certainty), [1, 5])
     np.testing.assert_array_equal(pick(clusters, typical, labeled, 2), [0, 5])
     labeled[4] = True  # cluster 1 is covered: the rest comes from the most typical others

@@ -53,7 +53,7 @@ AUTO_PROPAGATION_ALPHA = {"high": 0.9, "low": 0.5, "start": 1000, "end": 3000}
 #: ``suggest_labels``: ``typical_neighbors`` neighbours whose mean distance
 #: measures an image's typicality; in a next round, the least certain image is
 #: taken among the ``typical_fraction`` most typical of its cluster.
-SUGGEST = {"typical_neighbors": 20, "typical_fraction": 0.5}
+SUGGEST = {"typical_neighbors": 20, "typical_fraction": 0.25}
 
 APPROXIMATE_GRAPH = {"min_codes": 100_000, "lists_per_sqrt": 2, "probes": 4,
                      "train_per_list": 32, "iterations": 10}
