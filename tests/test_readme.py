@@ -2,7 +2,8 @@
 
 - The headline table ("## Results") is rendered here from the results JSON it comes
   from, with the study report's own formatting, and must match the README cell by cell.
-- The "With scikit-learn" example runs as printed (scikit-learn's digits, seconds).
+- The "With scikit-learn" and "Which images to label" examples run as printed
+  (scikit-learn's digits, seconds).
 - The "Quick start" example prints what the README says it prints (real Fashion-MNIST,
   about a minute: marked slow).
 """
@@ -73,6 +74,16 @@ def test_headline_table_matches_the_results_json():
         assert float(expected[next(iter(HEADLINE_ROWS))][i].split()[0]) > max(others)
 
 
+def test_readme_label_suggestion_example_runs(capsys):
+    namespace = {"__name__": "readme_example"}
+    exec(compile(python_block("Which images to label"), "README.md (Which images to label)",
+                 "exec"), namespace)
+    first, more, y = namespace["first"], namespace["more"], namespace["y"]
+    assert len(set(first)) == 50 and len(set(more)) == 50
+    assert not set(first) & set(more) and (y[more] == -1).all()
+    assert capsys.readouterr().out.count("[") == 2
+
+
 def test_readme_scikit_learn_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # it writes model.joblib
     namespace = {"__name__": "readme_example"}
@@ -134,3 +145,40 @@ def test_results_page_other_image_sets_match_their_json():
                 .replace(" --overwrite", "") in text  # its command is on the page
             expected[row].append(mean_std(accuracies_by_method(results["cells"])[method][n]))
     assert rows == expected
+
+
+#: Columns of the results page's "Suggested labels" table -> (folder of the random row,
+#: folder of the suggested row, labels). Fashion-MNIST's suggested row has its own run.
+SUGGESTED_COLUMNS = {
+    "F-MNIST 100": ("study", "study_suggested", 100),
+    "F-MNIST 600": ("study", "study_suggested", 600),
+    "F-MNIST 1000": ("study", "study_suggested", 1000),
+    "F-MNIST 3000": ("study", "study_suggested", 3000),
+    "digits 50": ("study_digits", "study_digits", 50),
+    "digits 100": ("study_digits", "study_digits", 100),
+    "F-MNIST 14 x 14, 100": ("study_fmnist14", "study_fmnist14", 100),
+    "F-MNIST colour, 100": ("study_colour", "study_colour", 100),
+}
+SUGGESTED_ROWS = {"random class-balanced labels": ("SS-VAE + SVC", 0),
+                  "labels suggested by vaesvm": ("SS-VAE + SVC, suggested labels", 1)}
+
+
+def test_results_page_suggested_labels_match_their_json():
+    page = (ROOT / "docs" / "results.md").read_text()
+    text = page.split("\n## Suggested labels\n", 1)[1].split("\n## ", 1)[0]
+    rows = table_rows(text.split("| labels |")[0])  # the accuracy table, before the counts
+    assert rows.pop("method") == list(SUGGESTED_COLUMNS)
+    expected = {}
+    for row, (method, which) in SUGGESTED_ROWS.items():
+        expected[row] = []
+        for folders in SUGGESTED_COLUMNS.values():
+            folder, n = folders[which], folders[2]
+            results = json.loads((ROOT / "docs" / "results" / folder / "results.json")
+                                 .read_text())
+            assert results["finished"]
+            command = results["command"].replace(" --overwrite", "")
+            assert command in page  # every run's command is on the page
+            expected[row].append(mean_std(accuracies_by_method(results["cells"])[method][n]))
+    assert rows == expected
+    # the class counts of the picks: the Fashion-MNIST run's report table, included
+    assert "results/study_suggested/results.md" in text

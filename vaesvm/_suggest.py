@@ -33,6 +33,7 @@ from ._propagation import ApproximateIndex, nearest_neighbors, uses_approximate_
 
 __all__ = ["suggest_labels"]
 
+
 @fill_rule_texts
 def suggest_labels(X, n_labels: int, y=None, *, estimator=None, random_state=None,
                    verbose: int = 0) -> np.ndarray:
@@ -112,8 +113,10 @@ def suggest_labels(X, n_labels: int, y=None, *, estimator=None, random_state=Non
     model = _fitted_model(estimator, X, y, labeled, seed, verbose)
     say = print if verbose else (lambda *args: None)
     say(f"suggest_labels: coding {n_samples:,} images")
-    codes = np.ascontiguousarray(_codes(model, X), dtype=np.float32)
-    scores = _certainty(model, X) if labeled.any() else None
+    classifier = _classifier(model)
+    coder = model if classifier is None else model[:-1]
+    codes = np.ascontiguousarray(coder.transform(X), dtype=np.float32)
+    scores = _margin(classifier, codes) if classifier is not None and labeled.any() else None
     n_clusters = int(labeled.sum()) + n_labels
     say(f"suggest_labels: {n_clusters:,} k-means clusters, typicality from "
         f"{SUGGEST['typical_neighbors']} neighbours")
@@ -166,21 +169,18 @@ def _fitted_model(estimator, X, y: np.ndarray, labeled: np.ndarray, seed: int, v
     return estimator.fit(X, y) if labeled.any() else estimator.fit(X)
 
 
-def _codes(model, X) -> np.ndarray:
-    """The pool's codes: the model's ``transform``, or that of the Pipeline's steps before
-    the classifier."""
+def _classifier(model):
+    """The classifier ending a Pipeline ``model``; None for a transformer (no scores)."""
     if isinstance(model, Pipeline) and not hasattr(model.steps[-1][1], "transform"):
-        return model[:-1].transform(X)
-    return model.transform(X)
+        return model.steps[-1][1]
+    return None
 
 
-def _certainty(model, X) -> np.ndarray | None:
-    """Margin between the two highest class scores of every image; None without a classifier."""
-    if not isinstance(model, Pipeline) or hasattr(model.steps[-1][1], "transform"):
-        return None
+def _margin(classifier, codes: np.ndarray) -> np.ndarray | None:
+    """Margin between the two highest class scores of every code; None without scores."""
     for method in ("decision_function", "predict_proba"):
-        if hasattr(model.steps[-1][1], method):
-            scores = np.asarray(getattr(model, method)(X), dtype=np.float64)
+        if hasattr(classifier, method):
+            scores = np.asarray(getattr(classifier, method)(codes), dtype=np.float64)
             if scores.ndim == 1:  # two classes: one signed score
                 return np.abs(scores)
             top = np.sort(scores, axis=1)
