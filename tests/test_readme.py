@@ -84,6 +84,19 @@ def test_readme_label_suggestion_example_runs(capsys):
     assert capsys.readouterr().out.count("[") == 2
 
 
+def test_readme_suggested_labels_figure_matches_its_json():
+    text = section("Which images to label")
+    command = "vaesvm study --methods 'SS-VAE + SVC, suggested labels' " \
+        "--out docs/results/study_suggested"
+    assert f"```bash\n{command}\n```" in text  # the figure's command, next to it
+    results = json.loads((ROOT / "docs" / "results" / "study_suggested" / "results.json")
+                         .read_text())
+    assert results["finished"] and results["command"].replace(" --overwrite", "") == command
+    accuracy = accuracies_by_method(results["cells"])["SS-VAE + SVC, suggested labels"][100]
+    assert len(accuracy) == 3
+    assert "100 suggested labels" in text and f"{mean_std(accuracy)} %" in text
+
+
 def test_readme_scikit_learn_example_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # it writes model.joblib
     namespace = {"__name__": "readme_example"}
