@@ -132,14 +132,15 @@ def main() -> None:
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             r = rows[-1]
             print(f"{size:>9,}: epoch {r['epoch_s']:.1f} s, rest of fit {r['rest_s']:.1f} s "
-                  f"(graph {r['graph_s']:.1f} s, of it the neighbour search {r['search_s']:.1f} s), "
+                  f"(graph {r['graph_s']:.1f} s, "
+                  f"of it the neighbour search {r['search_s']:.1f} s), "
                   f"transform {r['transform_s']:.2f} s, peak RSS {r['peak_rss_gib']:.2f} GiB "
                   f"(data {r['data_gib']:.2f} GiB)", flush=True)
     base = rows[0]
     print(f"\nper-row ratios against {base['size']:,} (one run, same machine):")
     print(f"{'pool':>9} | {'graph':>6} | {'epoch s':>7} | {'rest s':>6} | {'rest/epoch':>10} | "
-          f"{'graph s':>7} | {'graph/epoch':>11} | {'search s':>8} | {'epoch/row':>9} | {'rest/row':>8} | {'transform s':>11} | "
-          f"{'RSS GiB':>7} | "
+          f"{'graph s':>7} | {'graph/epoch':>11} | {'search s':>8} | {'epoch/row':>9} | "
+          f"{'rest/row':>8} | {'transform s':>11} | {'RSS GiB':>7} | "
           f"{'RSS - data':>10}")
     for r in rows:
         scale = r["size"] / base["size"]
