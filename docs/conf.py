@@ -37,7 +37,7 @@ root_doc = "index"
 # ``generated/`` (autosummary stubs, git-ignored) is a build input; only the
 # output directory is excluded.
 # results/*/results.md are included by results.md, not pages of their own.
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results/*/results.md"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results/**/results.md"]
 
 nitpicky = False
 
