@@ -243,6 +243,25 @@ def test_one_seed_plain_several_seeds_mean_std():
     assert "| VAE + SVC | 75.00 +- 5.00 (n=2) |" in two
 
 
+def test_peer_verdict_names_where_another_method_is_ahead():
+    def cells(method, accuracies, n=100):
+        return [{"method": method, "n_labels": n, "accuracy": a} for a in accuracies]
+
+    ahead = cells("SS-VAE + SVC", [0.80, 0.82]) + cells("LogReg (pixels)", [0.70, 0.72])
+    assert report.peer_verdict(ahead).startswith("The default (SS-VAE + SVC) is ahead")
+    # the default's own variants are not peers
+    variants = ahead + cells("SS-VAE means + SVC", [0.9, 0.9])
+    assert "Another method" not in report.peer_verdict(variants)
+    behind = ahead + cells("LabelSpreading (pixels)", [0.84, 0.86]) + cells(
+        "SS-VAE + SVC", [0.60, 0.62], n=1000) + cells("LogReg (pixels)", [0.60, 0.60], n=1000)
+    verdict = report.peer_verdict(behind)
+    assert verdict.startswith("**Another method is ahead")
+    assert "100 labels: LabelSpreading (pixels) 85.00 against 81.00" in verdict
+    assert "within the seeds' spread at 1000 labels: LogReg (pixels) 60.00 against 61.00" \
+        in verdict
+    assert report.peer_verdict(cells("SS-VAE + SVC", [0.8])) == ""
+
+
 def test_study_on_another_image_set(tmp_path, capsys):
     out = tmp_path / "digits"
     assert cli.main(["study", "--dataset", "digits", "--labels", "50", "--seeds", "1",
@@ -250,7 +269,7 @@ def test_study_on_another_image_set(tmp_path, capsys):
     doc = json.loads((out / "results.json").read_text())
     assert doc["dataset"] == "digits" and doc["reference"] == {}
     methods = {c["method"] for c in doc["cells"]}
-    assert "LabelSpreading (pixels)" in methods and "SS-VAE + SVC" in methods
+    assert {"LabelSpreading (pixels)", "LabelSpreading (VAE codes)", "SS-VAE + SVC"} <= methods
     # 10 classes: chance is 0.1. The suggested row is left out: after one epoch the codes
     # barely spread, and an SVC with gamma="scale" fitted on 50 typical images of them can
     # fall to near chance (a model trained to the end does not)

@@ -41,11 +41,12 @@ ABLATION_FACTORS: tuple[str, ...] = (
 #: last one, scikit-learn's graph baseline, is run on the other image sets.
 STUDY_METHODS: tuple[str, ...] = (
     "SS-VAE + SVC", "SS-VAE + SVC, suggested labels", "SS-VAE means + SVC", "VAE + SVC",
-    "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)")
+    "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)",
+    "LabelSpreading (VAE codes)")
 
 #: ``vaesvm study --dataset``: name -> (description, default label counts). The
 #: loaders are in :mod:`vaesvm.study.image_sets`; every set but Fashion-MNIST also
-#: gets the ``LabelSpreading (pixels)`` baseline.
+#: gets the ``LabelSpreading`` baselines.
 IMAGE_SETS: dict[str, tuple[str, tuple[int, ...]]] = {
     "fashion-mnist": ("Fashion-MNIST, 28 x 28 grey (the reference problem)",
                       (100, 600, 1000, 3000)),

@@ -122,6 +122,56 @@ def study_table(cells: list[dict[str, Any]], reference: dict[int, float]) -> str
     return "\n".join(lines)
 
 
+#: The study's row of the package default, which the verdict compares with the others.
+DEFAULT_ROW = "SS-VAE + SVC"
+
+
+def peer_verdict(cells: list[dict[str, Any]]) -> str:
+    """One line: is the default ahead of the best other method at every label count?
+
+    The other methods are the baselines and peers, on the same random labeled subsets;
+    the default's own variants (the rows named "SS-VAE ...": its latent means, its
+    suggested labels) are not compared. "Ahead within the spread": the margin between
+    the means is at most the larger of the two standard deviations over seeds.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Study cells (``method``, ``n_labels``, ``accuracy``).
+
+    Returns
+    -------
+    str
+        The line, or "" when the run has no default row or no other row.
+    """
+    acc = accuracies_by_method(cells)
+    others = {m: by_n for m, by_n in acc.items() if not m.startswith("SS-VAE")}
+    if DEFAULT_ROW not in acc or not others:
+        return ""
+    behind, within = [], []
+    for n, ours in sorted(acc[DEFAULT_ROW].items()):
+        best = max((m for m in others if others[m].get(n)),
+                   key=lambda m: np.mean(others[m][n]), default=None)
+        if best is None:
+            continue
+        theirs = others[best][n]
+        margin = 100 * (np.mean(ours) - np.mean(theirs))
+        words = (f"{n} labels: {best} {100 * np.mean(theirs):.2f} against "
+                 f"{100 * np.mean(ours):.2f}")
+        if margin < 0:
+            behind.append(words)
+        elif margin <= 100 * max(np.std(ours), np.std(theirs)):
+            within.append(words)
+    if behind:
+        line = (f"**Another method is ahead of the default ({DEFAULT_ROW})** at "
+                + "; ".join(behind) + ".")
+    else:
+        line = f"The default ({DEFAULT_ROW}) is ahead of every other method at every label count."
+    if within:
+        line += " Ahead only within the seeds' spread at " + "; ".join(within) + "."
+    return line
+
+
 def suggestion_table(cells: list[dict[str, Any]]) -> str:
     """Markdown table of the suggested labels: class balance and cost, per label count.
 
@@ -294,6 +344,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"Command: `{doc.get('command', '')}`  ",
             f"Status: {status}; wall time {doc['wall_seconds']:.0f} s; "
             f"vaesvm {doc.get('versions', {}).get('vaesvm', '?')}", ""]
+    verdict = peer_verdict(cells) if doc["kind"] == "study" else ""
+    if verdict:
+        head += [verdict, ""]
     if doc.get("note"):
         head += [doc["note"], ""]
     if not cells:

@@ -96,6 +96,24 @@ def _suggested_words(config: StudyConfig, images: str) -> str:
             f"per seed, shared by the label counts), {RULE_TEXTS['suggest_rule']}. ")
 
 
+def _spreading_words(config: StudyConfig, images: str) -> str:
+    """The sentence on the LabelSpreading rows, when the run has them."""
+    from .experiments import LABEL_SPREADING, METHODS, label_spreading
+
+    rows = [m for m in config.methods if METHODS[m].transductive]
+    if not rows:
+        return ""
+    spreading = label_spreading(range(config.n_train), 0).get_params()  # its row count
+    features = {"pixels": "the pixels", "vae": "the M1 VAE's latent means"}
+    on = " and ".join(f"{features[METHODS[m].features]} ({m})" for m in rows)
+    return (f"LabelSpreading is scikit-learn's LabelSpreading(kernel='{spreading['kernel']}', "
+            f"n_neighbors={spreading['n_neighbors']}, alpha={spreading['alpha']:g}) on {on} "
+            f"of {images}, the unlabeled ones marked -1 (settings chosen on validation "
+            "data: benchmarks/validation/peers.py; 7 neighbours below "
+            f"{LABEL_SPREADING['few_rows']:,} train images, 20 from there on); it classifies "
+            "the test images by their neighbours among the train images. ")
+
+
 def study_note(dataset: str, data, config: StudyConfig,
                options: dict[tuple[int, int], dict[str, Any]]) -> str:
     """The study's methods in words, as this run applies them to this data.
@@ -119,7 +137,7 @@ def study_note(dataset: str, data, config: StudyConfig,
         One paragraph for ``results.json`` and ``results.md``.
     """
     from .experiments import CV_MAX_FOLDS, CV_MIN_FOLDS, PCA_COMPONENTS, SVC_C, \
-        SVC_GAMMA_FACTORS, label_spreading
+        SVC_GAMMA_FACTORS
 
     images = _train_images(config, data)
     vae = config.vae(0)
@@ -132,13 +150,10 @@ def study_note(dataset: str, data, config: StudyConfig,
                     else f"augmentation={vae.augmentation!r}")
     grid_c = ", ".join(f"{c:g}" for c in SVC_C)
     grid_gamma = ", ".join(f"{g:g}" for g in SVC_GAMMA_FACTORS)
-    spreading = label_spreading(None, 0).get_params()
     head = ""
     if dataset != "fashion-mnist":
-        head = (f"Image set: {data.description} (vaesvm.study.image_sets). LabelSpreading "
-                f"(pixels) is scikit-learn's LabelSpreading(kernel='{spreading['kernel']}', "
-                f"n_neighbors={spreading['n_neighbors']}) on the pixels of {images}, the "
-                "unlabeled ones marked -1. ")
+        head = f"Image set: {data.description} (vaesvm.study.image_sets). "
+    head += _spreading_words(config, images)
     return head + (
         f"Each seed and label count draws its own class-balanced labeled subset from {images}. "
         "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
