@@ -139,6 +139,7 @@ OTHER_ROWS = {
     "SVC (pixels, CV-tuned)": "SVC (pixels)",
     "LogReg (pixels)": "LogReg (pixels)",
     "LabelSpreading (pixels)": "LabelSpreading (pixels)",
+    "LabelSpreading (VAE codes)": "LabelSpreading (VAE codes)",
 }
 
 
