@@ -196,3 +196,27 @@ def test_results_page_suggested_labels_match_their_json():
     assert rows == expected
     # the class counts of the picks: the Fashion-MNIST run's report table, included
     assert "results/study_suggested/results.md" in text
+
+
+#: Rows of the results page's "Semi-supervised peers on Fashion-MNIST" table -> (folder,
+#: method): the default's row is the label-count study's, the peers' their own run's.
+PEER_ROWS = {
+    "SS-VAE + SVC (default Pipeline)": ("study", "SS-VAE + SVC"),
+    "LabelSpreading (pixels)": ("study_peers", "LabelSpreading (pixels)"),
+    "LabelSpreading (VAE codes)": ("study_peers", "LabelSpreading (VAE codes)"),
+}
+
+
+def test_results_page_fashion_mnist_peers_match_their_json():
+    page = (ROOT / "docs" / "results.md").read_text()
+    text = page.split("\n## Semi-supervised peers on Fashion-MNIST\n", 1)[1].split("\n## ", 1)[0]
+    rows = table_rows(text)
+    assert rows.pop("method") == [f"{n} labels" for n in (100, 600, 1000, 3000)]
+    expected = {}
+    for row, (folder, method) in PEER_ROWS.items():
+        results = json.loads((ROOT / "docs" / "results" / folder / "results.json").read_text())
+        assert results["finished"]
+        assert results["command"].replace(" --overwrite", "") in page  # its command is there
+        by_n = accuracies_by_method(results["cells"])[method]
+        expected[row] = [mean_std(by_n[n]) for n in (100, 600, 1000, 3000)]
+    assert rows == expected
