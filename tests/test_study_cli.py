@@ -58,7 +58,9 @@ def test_study_writes_json_markdown_and_figures(small_data, tmp_path, monkeypatc
     assert all(len(v["history"]) == 1 for v in doc["vaes"])
     assert "classification" in doc["vaes"][1]["history"][0]
     methods = {c["method"] for c in doc["cells"]}
-    assert methods == {n for n, m in experiments.METHODS.items() if not m.transductive}
+    # the peers and the transductive row run on Fashion-MNIST only when asked for
+    assert methods == {n for n, m in experiments.METHODS.items()
+                       if not (m.transductive or m.test_unlabeled)}
     for cell in doc["cells"]:
         assert cell["seed"] == 0 and cell["n_labels"] == 20
         assert 0.0 <= cell["accuracy"] <= 1.0
@@ -269,7 +271,11 @@ def test_study_on_another_image_set(tmp_path, capsys):
     doc = json.loads((out / "results.json").read_text())
     assert doc["dataset"] == "digits" and doc["reference"] == {}
     methods = {c["method"] for c in doc["cells"]}
-    assert {"LabelSpreading (pixels)", "LabelSpreading (VAE codes)", "SS-VAE + SVC"} <= methods
+    assert {"LabelSpreading (pixels)", "LabelSpreading (VAE codes)", "SelfTraining (pixels)",
+            "SS-VAE + SVC"} <= methods
+    assert "SelfTrainingClassifier(criterion='threshold', threshold=0.75" in doc["note"]
+    assert experiments.TRANSDUCTIVE in methods
+    assert "test images added to vae__X_unlabeled" in doc["note"]
     # 10 classes: chance is 0.1. The suggested row is left out: after one epoch the codes
     # barely spread, and an SVC with gamma="scale" fitted on 50 typical images of them can
     # fall to near chance (a model trained to the end does not)
@@ -281,6 +287,22 @@ def test_study_on_another_image_set(tmp_path, capsys):
     assert "digits test set" in text and "| reference study" not in text
 
 
+def test_self_training_peer_tunes_on_the_labels_then_pseudo_labels():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    y_partial = np.full_like(y, -1)
+    labeled = np.concatenate([np.flatnonzero(y == c)[:10] for c in range(10)])
+    y_partial[labeled] = y[labeled]
+    model = experiments.self_training(X, 0).fit(X, y_partial)
+    rounds = model.self_training_.labeled_iter_
+    # the search saw the 100 labeled rows only, and later rounds added pseudo-labels
+    assert model.search_.n_features_in_ == 64 and len(model.search_.cv_results_["params"]) == 9
+    assert np.sum(rounds == 0) == 100 and np.sum(rounds > 0) > 100
+    assert list(model.classes_) == list(range(10))
+    assert np.mean(model.predict(X) == y) > 0.8  # chance: 0.1
+
+
 def test_study_note_names_the_images_used(small_data, tmp_path):
     out = tmp_path / "few"
     assert cli.main(["study", *TINY, "--no-figures", "--out", str(out)]) == 0
@@ -290,3 +312,19 @@ def test_study_note_names_the_images_used(small_data, tmp_path):
     assert doc["config"]["n_train"] == 600
     # 600 images are fewer than the augmentation rule's minimum: no shift/flip claimed
     assert "augmentation='auto' = none here" in note and "shifts and mirror flips here" not in note
+
+
+def test_transductive_row_trains_its_vae_on_the_test_images_too(small_data):
+    run = config.StudyConfig(n_labels=(20,), seeds=(0,), epochs=1, n_train=600,
+                             methods=("SS-VAE + SVC", experiments.TRANSDUCTIVE))
+    lab, unl = experiments.make_semi_supervised_split(small_data.y_train, 20, random_state=0)
+    vaes = {flag: experiments._ssvae_features(small_data, run, 0, lab, unl, test_unlabeled=flag)
+            for flag in (False, True)}
+    codes = {flag: v[0].propagation_.codes_ for flag, v in vaes.items()}
+    assert len(codes[False]) == 600 and len(codes[True]) == 900  # + the 300 test images
+    cells = []
+    experiments.run_study(small_data, run, on_cell=cells.append)
+    assert [c["method"] for c in cells] == ["SS-VAE + SVC", experiments.TRANSDUCTIVE]
+    # the inductive row is the VAE that never saw the test images
+    assert cells[0]["pipeline_accuracy"] == vaes[False][2]["pipeline_accuracy"]
+    assert cells[1]["pipeline_accuracy"] == vaes[True][2]["pipeline_accuracy"]

@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.semi_supervised import LabelSpreading
+from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
 from .. import VAETransformer, suggest_labels
@@ -36,14 +37,17 @@ from .._options import (
 from ..datasets import make_semi_supervised_split
 from .config import M1_PARAMS, StudyConfig
 
-__all__ = ["REFERENCE", "SUGGESTED", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
-           "PCA_COMPONENTS", "LABEL_SPREADING", "run_study", "run_ablation", "tuned_svc",
-           "default_svc", "logreg",
+__all__ = ["REFERENCE", "SUGGESTED", "TRANSDUCTIVE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
+           "PCA_COMPONENTS", "LABEL_SPREADING", "SelfTrainingSVC", "run_study", "run_ablation", "tuned_svc",
+           "default_svc", "logreg", "label_spreading", "self_training",
            "validation_split", "setting_key", "vae_fits", "versions", "config_dict",
            "fitted_options", "study_options"]
 
 #: The study's row of the default Pipeline trained on the images it suggested.
 SUGGESTED = "SS-VAE + SVC, suggested labels"
+
+#: The study's row of the default Pipeline given the test images as unlabeled images.
+TRANSDUCTIVE = "SS-VAE + SVC, transductive"
 
 #: Test accuracies of the reference study (VAE + RBF SVM on 50-d latent means).
 REFERENCE = {100: 0.6985, 600: 0.7720}
@@ -112,6 +116,92 @@ def label_spreading(X: np.ndarray, random_state: int) -> BaseEstimator:
                           n_neighbors=s["n_neighbors_few"] if few else s["n_neighbors"])
 
 
+class SelfTrainingSVC(ClassifierMixin, BaseEstimator):
+    """The study's self-training peer: the CV-tuned pixel SVC, self-trained.
+
+    ``C`` and ``gamma`` are chosen as for the study's SVC rows (:func:`tuned_svc`, on
+    the labeled rows only); an ``SVC`` with them, its probabilities calibrated by
+    ``CalibratedClassifierCV(ensemble=False)`` (scikit-learn's replacement for
+    ``SVC(probability=True)``; as many folds as the SVC's search), is then wrapped in
+    scikit-learn's ``SelfTrainingClassifier`` and fitted on every row. The defaults
+    are scikit-learn's, and were chosen on validation data
+    (``benchmarks/validation/self_training.py``).
+
+    Parameters
+    ----------
+    criterion : {"threshold", "k_best"}, default="threshold"
+        ``SelfTrainingClassifier``'s selection criterion.
+    threshold : float, default=0.75
+        Predicted probability from which an image is pseudo-labeled
+        (``criterion="threshold"``).
+    k_best : int, default=10
+        Images pseudo-labeled per round (``criterion="k_best"``).
+    max_iter : int, default=10
+        Most rounds of self-training.
+    random_state : int or None, default=None
+        Seed of the cross-validation folds.
+
+    Attributes
+    ----------
+    search_ : GridSearchCV
+        The fitted search of ``C`` and ``gamma``.
+    self_training_ : SelfTrainingClassifier
+        The fitted self-training classifier.
+    classes_ : ndarray
+        The class labels.
+    """
+
+    def __init__(self, criterion: str = "threshold", threshold: float = 0.75,
+                 k_best: int = 10, max_iter: int = 10,
+                 random_state: int | None = None) -> None:
+        self.criterion = criterion
+        self.threshold = threshold
+        self.k_best = k_best
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "SelfTrainingSVC":
+        """Tune the SVC on the labeled rows, then self-train it on all rows (-1: unlabeled).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Class labels, -1 for the unlabeled rows.
+
+        Returns
+        -------
+        self
+        """
+        labeled = y != -1
+        self.search_ = tuned_svc(X[labeled], self.random_state).fit(X[labeled], y[labeled])
+        svc = SVC(**{k.split("__", 1)[1]: v for k, v in self.search_.best_params_.items()})
+        calibrated = CalibratedClassifierCV(svc, cv=self.search_.cv, ensemble=False)
+        self.self_training_ = SelfTrainingClassifier(
+            calibrated, criterion=self.criterion, threshold=self.threshold,
+            k_best=self.k_best, max_iter=self.max_iter).fit(X, y)
+        self.classes_ = self.self_training_.classes_
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted classes of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.self_training_.predict(X)
+
+
+def self_training(X: np.ndarray, random_state: int) -> BaseEstimator:
+    """The study's self-training peer, :class:`SelfTrainingSVC`."""
+    return SelfTrainingSVC(random_state=random_state)
+
+
 def logreg(X_lab: np.ndarray, random_state: int) -> BaseEstimator:
     """``LogisticRegression(max_iter=2000)``."""
     return LogisticRegression(max_iter=2000)
@@ -143,6 +233,10 @@ class Method:
         :func:`~vaesvm.suggest_labels` chooses from the codes of a VAE trained on the
         train images without labels (one per seed, shared by the label counts);
         either way with their true training labels.
+    test_unlabeled : bool, default=False
+        The VAE is trained with the test images added to ``X_unlabeled`` (the
+        transductive recipe: the images to classify are known when fitting, as a
+        graph method's are); a VAE of its own per seed and label count.
     """
 
     name: str
@@ -151,6 +245,7 @@ class Method:
     transductive: bool = False
     min_labels_per_class: int = 1
     labels: str = "random"
+    test_unlabeled: bool = False
 
 
 #: method name -> :class:`Method`.
@@ -166,12 +261,17 @@ class Method:
 #: means without embedding propagation (``VAETransformer.encode``). "VAE" rows are the
 #: reference's M1 recipe: one MLP VAE per seed trained without labels, augmentation or
 #: propagation, shared by the label counts. "SS-VAE + SVC, suggested labels" is the
-#: default Pipeline again, trained on the images ``suggest_labels`` chose instead.
+#: default Pipeline again, trained on the images ``suggest_labels`` chose instead;
+#: "SS-VAE + SVC, transductive" the default Pipeline with the test images passed as
+#: unlabeled images too (never part of the inductive rows).
 #: The LabelSpreading rows are scikit-learn's graph peer, fitted on every train row (the
-#: unlabeled ones -1) of the pixels or of the M1 VAE's latent means.
+#: unlabeled ones -1) of the pixels or of the M1 VAE's latent means; "SelfTraining
+#: (pixels)" is scikit-learn's self-training around the CV-tuned pixel SVC, fitted on
+#: the same rows.
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("SS-VAE + SVC", "ssvae", default_svc),
     Method(SUGGESTED, "ssvae", default_svc, labels="suggested"),
+    Method(TRANSDUCTIVE, "ssvae", default_svc, test_unlabeled=True),
     Method("SS-VAE means + SVC", "ssvae_mu", default_svc),
     Method("VAE + SVC", "vae", default_svc),
     Method("VAE + LogReg", "vae", logreg),
@@ -180,6 +280,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("LogReg (pixels)", "pixels", logreg),
     Method("LabelSpreading (pixels)", "pixels", label_spreading, transductive=True),
     Method("LabelSpreading (VAE codes)", "vae", label_spreading, transductive=True),
+    Method("SelfTraining (pixels)", "pixels", self_training, transductive=True,
+           min_labels_per_class=CV_MIN_FOLDS),
 )}
 
 #: factor -> list of (label, VAETransformer parameters). Every factor varies the
@@ -318,16 +420,22 @@ def _unlabeled_features(data, config: StudyConfig, seed: int, needs: set[str],
     return features, info
 
 
-def _ssvae_features(data, config: StudyConfig, seed: int, lab: np.ndarray, unl: np.ndarray
+def _ssvae_features(data, config: StudyConfig, seed: int, lab: np.ndarray, unl: np.ndarray,
+                    test_unlabeled: bool = False
                     ) -> tuple[VAETransformer, dict[str, tuple], dict[str, Any]]:
     """Fit the default VAE as the user's Pipeline; its labeled and test features.
 
-    Returns the fitted VAE, its ``transform`` and ``encode`` features of the labeled
-    rows and the test set, and its training time, test ELBO and Pipeline accuracy.
+    With ``test_unlabeled`` the test images are passed as unlabeled images too (the
+    transductive recipe). Returns the fitted VAE, its ``transform`` and ``encode``
+    features of the labeled rows and the test set, and its training time, test ELBO
+    and Pipeline accuracy.
     """
     X_train, y_train = data.X_train[: config.n_train], data.y_train[: config.n_train]
+    X_unl = X_train[unl]
+    if test_unlabeled:
+        X_unl = np.concatenate([X_unl, data.X_test])
     pipe = Pipeline([("vae", config.vae(seed)), ("svc", SVC())])
-    pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_train[unl])
+    pipe.fit(X_train[lab], y_train[lab], vae__X_unlabeled=X_unl)
     ss = pipe.named_steps["vae"]
     features = {"ssvae": (ss.transform(X_train[lab]), ss.transform(data.X_test)),
                 "ssvae_mu": (ss.encode(X_train[lab]), ss.encode(data.X_test))}
@@ -366,8 +474,10 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
     """
     on_cell, progress, on_vae = on_cell or _ignore, progress or _ignore, on_vae or _ignore
     y_train = data.y_train[: config.n_train]
-    drawn = [m for m in config.methods if METHODS[m].labels == "random"]
+    drawn = [m for m in config.methods
+             if METHODS[m].labels == "random" and not METHODS[m].test_unlabeled]
     suggested = [m for m in config.methods if METHODS[m].labels == "suggested"]
+    seen_test = [m for m in config.methods if METHODS[m].test_unlabeled]
     needs = {METHODS[m].features for m in drawn}
     for seed in config.seeds:
         features, m1_info = _unlabeled_features(data, config, seed, needs, progress, on_vae)
@@ -396,6 +506,14 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                 on_cell(cell)
             for method in suggested:
                 on_cell(_suggested_cell(method, data, config, seed, n, chooser, progress))
+            for method in seen_test:
+                progress(f"seed {seed}, {n} labels: training SS-VAE with the test images")
+                _, features, info = _ssvae_features(data, config, seed, lab, unl,
+                                                    test_unlabeled=True)
+                cell = _evaluate(method, *features[METHODS[method].features], y_train[lab],
+                                 data.y_test, seed)
+                cell.update(seed=seed, n_labels=n, **info)
+                on_cell(cell)
 
 
 def _suggestion_vae(data, config: StudyConfig, seed: int, progress: Callable[[str], None]

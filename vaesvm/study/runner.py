@@ -96,11 +96,23 @@ def _suggested_words(config: StudyConfig, images: str) -> str:
             f"per seed, shared by the label counts), {RULE_TEXTS['suggest_rule']}. ")
 
 
+def _transductive_words(config: StudyConfig) -> str:
+    """The sentence on the transductive row, when the run has it."""
+    from .experiments import TRANSDUCTIVE
+
+    if TRANSDUCTIVE not in config.methods:
+        return ""
+    return (f"{TRANSDUCTIVE} is the same Pipeline with the test images added to "
+            "vae__X_unlabeled (the transductive recipe: the images to classify are known "
+            "when fitting, as they are to a graph method); it is a VAE of its own per seed "
+            "and label count, and the other rows never see the test images. ")
+
+
 def _spreading_words(config: StudyConfig, images: str) -> str:
     """The sentence on the LabelSpreading rows, when the run has them."""
     from .experiments import LABEL_SPREADING, METHODS, label_spreading
 
-    rows = [m for m in config.methods if METHODS[m].transductive]
+    rows = [m for m in config.methods if METHODS[m].classifier is label_spreading]
     if not rows:
         return ""
     spreading = label_spreading(range(config.n_train), 0).get_params()  # its row count
@@ -112,6 +124,21 @@ def _spreading_words(config: StudyConfig, images: str) -> str:
             "data: benchmarks/validation/peers.py; 7 neighbours below "
             f"{LABEL_SPREADING['few_rows']:,} train images, 20 from there on); it classifies "
             "the test images by their neighbours among the train images. ")
+
+
+def _self_training_words(config: StudyConfig, images: str) -> str:
+    """The sentence on the SelfTraining row, when the run has it."""
+    from .experiments import METHODS, SelfTrainingSVC, self_training
+
+    if not any(METHODS[m].classifier is self_training for m in config.methods):
+        return ""
+    p = SelfTrainingSVC().get_params()
+    return ("SelfTraining is scikit-learn's SelfTrainingClassifier(criterion="
+            f"'{p['criterion']}', threshold={p['threshold']:g}, max_iter={p['max_iter']}) "
+            "around the pixel SVC (C and gamma chosen by the same cross-validation on the "
+            "labeled images, probabilities calibrated by CalibratedClassifierCV(ensemble="
+            f"False)), fitted on the pixels of {images}, the unlabeled ones marked -1 "
+            "(settings chosen on validation data: benchmarks/validation/self_training.py). ")
 
 
 def study_note(dataset: str, data, config: StudyConfig,
@@ -153,7 +180,9 @@ def study_note(dataset: str, data, config: StudyConfig,
     head = ""
     if dataset != "fashion-mnist":
         head = f"Image set: {data.description} (vaesvm.study.image_sets). "
+    head += _transductive_words(config)
     head += _spreading_words(config, images)
+    head += _self_training_words(config, images)
     return head + (
         f"Each seed and label count draws its own class-balanced labeled subset from {images}. "
         "SS-VAE + SVC is the package default, fitted as the user's Pipeline([('vae', "
@@ -333,12 +362,14 @@ def _study_steps(config: StudyConfig, figures: bool) -> int:
     """Progress steps of a study: VAE epochs (+1 for their features), classifiers, figures."""
     from .figures import study_figure_steps
 
-    drawn = [m for m in config.methods if METHODS[m].labels == "random"]
-    suggested = len(config.methods) - len(drawn)  # a VAE per seed, an SS-VAE per count
+    seen_test = sum(METHODS[m].test_unlabeled for m in config.methods)  # an SS-VAE each
+    drawn = [m for m in config.methods
+             if METHODS[m].labels == "random" and not METHODS[m].test_unlabeled]
+    suggested = len(config.methods) - len(drawn) - seen_test  # + a VAE per seed
     features = {METHODS[m].features for m in drawn}
     vae = config.epochs + 1
     per_label = (len(drawn) + vae * bool(features & {"ssvae", "ssvae_mu"})
-                 + suggested * (vae + 1))
+                 + (suggested + seen_test) * (vae + 1))
     per_seed = vae * ("vae" in features) + vae * bool(suggested)
     steps = len(config.seeds) * (per_seed + len(config.n_labels) * per_label)
     return steps + (study_figure_steps(config, features) if figures else 0)

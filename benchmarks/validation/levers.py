@@ -1,0 +1,161 @@
+"""Validation of the accuracy levers of issue 30 (ahead of every peer on every image set).
+
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 3 \
+        --settings default "100 epochs" "300 epochs"
+    python benchmarks/validation/levers.py --summary
+
+For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
+is fitted as the study's pipeline fits it (the labeled subset with its labels, every
+other train image unlabeled, the validation images included, unlabeled), and several
+heads are scored on the codes of the validation images:
+
+- ``SVC``: ``SVC()`` on the labeled codes, the default pipeline;
+- ``SVC, scaled``: ``StandardScaler`` then ``SVC()`` (what the SVC sees);
+- ``LabelSpreading``: scikit-learn's ``LabelSpreading(kernel="knn")`` on the codes
+  of the pool (the train images outside the validation split, unlabeled ones
+  marked -1), at the study's settings for the set's size, predicting the
+  validation codes (label information carried through the code graph);
+- ``SVC on spread labels``: ``SVC()`` trained on the pool's codes with the labels
+  LabelSpreading gives them (the labeled images keep theirs).
+
+Sets: scikit-learn's 8 x 8 ``digits`` (conv, no augmentation) and
+``fashion-mnist-<rows>``, the first rows of Fashion-MNIST's train images (augmented
+from 20,000 rows on, as at 60,000). Labeled subsets come from the pool
+(:func:`vaesvm.study.experiments.validation_split`); the test sets are never
+loaded. One JSON line per set, label count, subset, setting and head in
+``docs/results/validation/levers.jsonl``, with the seconds of the VAE fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import append_jsonl
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import LabelSpreading
+from sklearn.svm import SVC
+from speed_levers import load
+
+from vaesvm import VAETransformer, make_semi_supervised_split
+from vaesvm._propagation import EmbeddingPropagation
+from vaesvm.study.experiments import LABEL_SPREADING, validation_split
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "validation" / "levers.jsonl"
+
+SETTINGS: dict[str, dict] = {
+    "default": {},
+    "60 epochs": {"max_epochs": 60},
+    "100 epochs": {"max_epochs": 100},
+    "200 epochs": {"max_epochs": 200},
+    "300 epochs": {"max_epochs": 300},
+    "batch 64": {"batch_size": 64},
+    "batch 64, 100 epochs": {"batch_size": 64, "max_epochs": 100},
+    "10 components": {"n_components": 10},
+    "no propagation": {"propagation_alpha": 0.0},
+}
+
+
+def _spreading(n_rows: int) -> LabelSpreading:
+    settings = LABEL_SPREADING
+    k = settings["n_neighbors"] if n_rows >= settings["few_rows"] else settings["n_neighbors_few"]
+    return LabelSpreading(kernel="knn", n_neighbors=k, alpha=settings["alpha"], max_iter=100)
+
+
+def heads(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+          lab: np.ndarray) -> dict[str, float]:
+    """Validation accuracy of each head on the codes ``Z`` of every train image."""
+    y_pool = np.where(np.isin(pool, lab), y[pool], -1)
+    spread = _spreading(len(Z)).fit(Z[pool], y_pool)
+    scores = {
+        "SVC": SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]),
+        "SVC, scaled": make_pipeline(StandardScaler(), SVC()).fit(Z[lab], y[lab])
+        .score(Z[val], y[val]),
+        "LabelSpreading": spread.score(Z[val], y[val]),
+        "SVC on spread labels": SVC().fit(Z[pool], spread.transduction_)
+        .score(Z[val], y[val]),
+    }
+    return {head: float(s) for head, s in scores.items()}
+
+
+#: Embedding propagations rebuilt on a fitted VAE's training codes: (alpha, k, steps).
+PROPAGATIONS: dict[str, tuple[float, int, int]] = {
+    "alpha 0.97": (0.97, 10, 10),
+    "alpha 0.97, 30 steps": (0.97, 10, 30),
+    "alpha 0.99, 50 steps": (0.99, 10, 50),
+    "5 neighbours": (0.9, 5, 10),
+    "20 neighbours": (0.9, 20, 10),
+}
+
+
+def propagated(vae: VAETransformer, X: np.ndarray, alpha: float, k: int,
+               steps: int) -> np.ndarray:
+    """``vae.transform(X)`` with another propagation over the same training codes."""
+    graph = EmbeddingPropagation(alpha, k, steps, random_state=0)
+    graph.fit(torch.from_numpy(vae.propagation_.codes_))
+    return graph.transform(torch.from_numpy(vae.encode(X))).numpy()
+
+
+def run(name: str, labels: list[int], seeds: int, settings: list[str],
+        propagations: list[str]) -> None:
+    X, y = load(name)
+    pool, val = validation_split(len(X))
+    for n in labels:
+        for seed in range(seeds):
+            lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
+            rest = np.setdiff1d(np.arange(len(X)), lab)
+            for setting in settings:
+                start = time.perf_counter()
+                vae = VAETransformer(random_state=seed, **SETTINGS[setting])
+                vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
+                seconds = time.perf_counter() - start
+                Z = vae.transform(X)
+                codes = {setting: Z}
+                if propagations and vae.propagation_ is not None:
+                    codes.update({f"{setting}, {p}": propagated(vae, X, *PROPAGATIONS[p])
+                                  for p in propagations})
+                for label, Z in codes.items():
+                    for head, accuracy in heads(Z, y, pool, val, lab).items():
+                        row = {"set": name, "labels": n, "seed": seed, "setting": label,
+                               "head": head, "val_accuracy": accuracy,
+                               "vae_seconds": seconds}
+                        append_jsonl(str(OUT), row)
+                        print(json.dumps(row), flush=True)
+
+
+def summary() -> None:
+    cells = defaultdict(dict)
+    for line in OUT.read_text().splitlines():
+        r = json.loads(line)
+        cells[(r["set"], r["labels"], r["setting"], r["head"])][r["seed"]] = r["val_accuracy"]
+    for key in sorted(cells):
+        acc = 100 * np.array([cells[key][s] for s in sorted(cells[key])])
+        print(*key, f"{acc.mean():.2f} +- {acc.std():.2f}",
+              "/".join(f"{a:.2f}" for a in acc), sep=" | ")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["digits"])
+    parser.add_argument("--labels", type=int, nargs="+", default=[50, 100])
+    parser.add_argument("--seeds", type=int, default=3, help="labeled subsets 0..N-1")
+    parser.add_argument("--settings", nargs="+", default=["default"], choices=list(SETTINGS))
+    parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
+                        help="other propagations over each setting's training codes")
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args()
+    if args.summary:
+        summary()
+        return
+    for name in args.sets:
+        run(name, args.labels, args.seeds, args.settings, args.propagations)
+
+
+if __name__ == "__main__":
+    main()
