@@ -42,8 +42,8 @@ ABLATION_FACTORS: tuple[str, ...] = (
 #: on the other image sets (on Fashion-MNIST's 60,000 images when asked for by
 #: ``--methods``).
 STUDY_METHODS: tuple[str, ...] = (
-    "SS-VAE + SVC", "SS-VAE + SVC, suggested labels", "SS-VAE + SVC, transductive", "SS-VAE means + SVC", "VAE + SVC",
-    "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)",
+    "SS-VAE + SVC", "SS-VAE + SVC, suggested labels", "SS-VAE + SVC, transductive",
+    "SS-VAE means + SVC", "VAE + SVC", "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)",
     "LabelSpreading (VAE codes)", "SelfTraining (pixels)")
 
 #: ``vaesvm study --dataset``: name -> (description, default label counts). The

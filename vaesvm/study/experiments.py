@@ -37,8 +37,9 @@ from .._options import (
 from ..datasets import make_semi_supervised_split
 from .config import M1_PARAMS, StudyConfig
 
-__all__ = ["REFERENCE", "SUGGESTED", "TRANSDUCTIVE", "Method", "METHODS", "ABLATIONS", "M1_PARAMS", "CV_MIN_FOLDS",
-           "PCA_COMPONENTS", "LABEL_SPREADING", "SelfTrainingSVC", "run_study", "run_ablation", "tuned_svc",
+__all__ = ["REFERENCE", "SUGGESTED", "TRANSDUCTIVE", "Method", "METHODS", "ABLATIONS",
+           "M1_PARAMS", "CV_MIN_FOLDS", "PCA_COMPONENTS", "LABEL_SPREADING", "SelfTrainingSVC",
+           "run_study", "run_ablation", "tuned_svc",
            "default_svc", "logreg", "label_spreading", "self_training",
            "validation_split", "setting_key", "vae_fits", "versions", "config_dict",
            "fitted_options", "study_options"]
