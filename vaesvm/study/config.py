@@ -43,8 +43,9 @@ ABLATION_FACTORS: tuple[str, ...] = (
 #: ``--methods``).
 STUDY_METHODS: tuple[str, ...] = (
     "SS-VAE + SVC", "SS-VAE + SVC, suggested labels", "SS-VAE + SVC, transductive",
-    "SS-VAE means + SVC", "VAE + SVC", "VAE + LogReg", "SVC (pixels)", "PCA + SVC", "LogReg (pixels)", "LabelSpreading (pixels)",
-    "LabelSpreading (VAE codes)", "SelfTraining (pixels)")
+    "SS-VAE means + SVC", "VAE + SVC", "VAE + LogReg", "SVC (pixels)", "PCA + SVC",
+    "LogReg (pixels)", "LabelSpreading (pixels)", "LabelSpreading (VAE codes)",
+    "SelfTraining (pixels)")
 
 #: ``vaesvm study --dataset``: name -> (description, default label counts). The
 #: loaders are in :mod:`vaesvm.study.image_sets`; every set but Fashion-MNIST also
