@@ -16,7 +16,14 @@ heads are scored on the codes of the validation images:
   marked -1), at the study's settings for the set's size, predicting the
   validation codes (label information carried through the code graph);
 - ``SVC on spread labels``: ``SVC()`` trained on the pool's codes with the labels
-  LabelSpreading gives them (the labeled images keep theirs).
+  LabelSpreading gives them (the labeled images keep theirs);
+- ``SVC on codes + spread``: ``SVC()`` on the labeled codes joined with
+  LabelSpreading's class probabilities (scaled to the codes' total variance).
+
+Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
+codes propagated otherwise over the same training codes (weight, neighbours,
+steps: :data:`PROPAGATIONS`), and ``--tta`` the codes averaged over each image and
+its four 1-pixel shifts (test-time augmentation, every image alike).
 
 Sets: scikit-learn's 8 x 8 ``digits`` (conv, no augmentation) and
 ``fashion-mnist-<rows>``, the first rows of Fashion-MNIST's train images (augmented
@@ -81,6 +88,11 @@ def heads(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
         "SVC on spread labels": SVC().fit(Z[pool], spread.transduction_)
         .score(Z[val], y[val]),
     }
+    # the codes joined with LabelSpreading's class probabilities, scaled to carry as
+    # much variance as the codes
+    P = spread.predict_proba(Z)
+    both = np.hstack([Z, P * np.sqrt(Z.var(axis=0).sum() / max(P.var(axis=0).sum(), 1e-12))])
+    scores["SVC on codes + spread"] = SVC().fit(both[lab], y[lab]).score(both[val], y[val])
     return {head: float(s) for head, s in scores.items()}
 
 
@@ -102,8 +114,26 @@ def propagated(vae: VAETransformer, X: np.ndarray, alpha: float, k: int,
     return graph.transform(torch.from_numpy(vae.encode(X))).numpy()
 
 
+def shifted(X: np.ndarray, side: int, dx: int, dy: int) -> np.ndarray:
+    """Square grey images ``X`` moved by ``dx``, ``dy`` pixels, the border filled with 0."""
+    images = X.reshape(len(X), side, side)
+    out = np.zeros_like(images)
+    rows = slice(max(dy, 0), side + min(dy, 0))
+    cols = slice(max(dx, 0), side + min(dx, 0))
+    out[:, rows, cols] = images[:, max(-dy, 0):side - max(dy, 0),
+                                max(-dx, 0):side - max(dx, 0)]
+    return out.reshape(len(X), -1)
+
+
+def test_time_augmented(vae: VAETransformer, X: np.ndarray) -> np.ndarray:
+    """The mean of ``vae.transform`` over ``X`` and its four 1-pixel shifts."""
+    side = int(round(np.sqrt(X.shape[1])))
+    moves = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    return np.mean([vae.transform(shifted(X, side, dx, dy)) for dx, dy in moves], axis=0)
+
+
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
-        propagations: list[str]) -> None:
+        propagations: list[str], tta: bool = False) -> None:
     X, y = load(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -117,6 +147,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 seconds = time.perf_counter() - start
                 Z = vae.transform(X)
                 codes = {setting: Z}
+                if tta:
+                    codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
                     codes.update({f"{setting}, {p}": propagated(vae, X, *PROPAGATIONS[p])
                                   for p in propagations})
@@ -148,13 +180,15 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["default"], choices=list(SETTINGS))
     parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
                         help="other propagations over each setting's training codes")
+    parser.add_argument("--tta", action="store_true",
+                        help="also codes averaged over 1-pixel shifts of each image")
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.summary:
         summary()
         return
     for name in args.sets:
-        run(name, args.labels, args.seeds, args.settings, args.propagations)
+        run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta)
 
 
 if __name__ == "__main__":
