@@ -42,7 +42,7 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "results/**/results.md"]
 nitpicky = False
 
 # Every "auto" rule is stated once, in vaesvm/_options.py; the pages say it with
-# |label_weight_rule|, |propagation_rule|, |image_rule| and |device_rule|.
+# |label_weight_rule|, |propagation_rule|, |epochs_rule|, |image_rule|, |device_rule|...
 rst_prolog = "\n".join(f".. |{name}| replace:: {text}" for name, text in RULE_TEXTS.items())
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------

@@ -54,8 +54,11 @@ def test_labels_below_the_cv_minimum_are_refused_before_loading(dataset, tmp_pat
     assert run(["study", "--dataset", dataset, "--labels", "10", "100",
                 "--out", str(out)]) == 1
     err = one_error_line(capsys)
-    assert err == ("vaesvm: error: --labels 10 gives 1 labeled image per class, but SVC "
-                   "(pixels) and PCA + SVC choose C and gamma by stratified cross-validation, "
+    # the other image sets also run the self-training peer, which tunes its SVC too
+    tuned = ("SVC (pixels) and PCA + SVC" if dataset == "fashion-mnist"
+             else "SVC (pixels), PCA + SVC and SelfTraining (pixels)")
+    assert err == (f"vaesvm: error: --labels 10 gives 1 labeled image per class, but {tuned} "
+                   "choose C and gamma by stratified cross-validation, "
                    "which needs at least 2 per class; use --labels 20 or more\n")
     assert not out.exists()
 
@@ -63,7 +66,7 @@ def test_labels_below_the_cv_minimum_are_refused_before_loading(dataset, tmp_pat
 def test_the_minimum_follows_the_methods(monkeypatch):
     # each method states its own minimum; the tuned SVCs' is their fold count's floor
     assert {m.name for m in experiments.METHODS.values() if m.min_labels_per_class > 1} == {
-        "SVC (pixels)", "PCA + SVC"}
+        "SVC (pixels)", "PCA + SVC", "SelfTraining (pixels)"}
     runner.check_label_minimum([10], ["SS-VAE + SVC", "LogReg (pixels)"])  # no CV: fine
     with pytest.raises(ValueError, match="but PCA \\+ SVC choose"):
         runner.check_label_minimum([20, 10], ["PCA + SVC"])

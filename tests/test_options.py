@@ -10,6 +10,7 @@ import torch
 from vaesvm import VAETransformer, suggest_labels
 from vaesvm._options import (
     AUGMENT_MIN_ROWS,
+    AUTO_EPOCHS,
     AUTO_LABEL_WEIGHT,
     AUTO_PROPAGATION_ALPHA,
     RULE_TEXTS,
@@ -22,6 +23,7 @@ from vaesvm._options import (
     resolve_encoder,
     resolve_image_shape,
     resolve_label_weight,
+    resolve_max_epochs,
     resolve_options,
     resolve_precision,
     resolve_propagation_alpha,
@@ -136,10 +138,11 @@ def test_resolve_options_is_one_frozen_record():
     assert opts == FitOptions(device=resolve_device("auto"), hidden_layer_sizes=(600, 600),
                               label_weight=pytest.approx(2 / 3), augmentation=opts.augmentation,
                               encoder="conv", image_shape=(1, 28, 28), propagation_alpha=0.9,
-                              n_neighbors=300,
+                              n_neighbors=300, max_epochs=250,
                               precision=resolve_precision("auto", resolve_device("auto")),
                               seed=opts.seed)
     assert opts.augmentation == "none"  # 300 rows: too few to augment
+    # 300 rows are 2 batches of 256: 250 epochs make the rule's 500 optimizer steps
     assert opts.seed == resolve_options(vae, _data(images, y)).seed
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.seed = 1
@@ -150,6 +153,22 @@ def test_resolve_options_is_one_frozen_record():
     assert plain.hidden_layer_sizes == (32,)
     with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive int"):
         resolve_options(VAETransformer(hidden_layer_sizes=(8, 0)), _data(table))
+
+
+def test_auto_epochs_give_small_training_sets_enough_steps():
+    a = AUTO_EPOCHS
+    assert resolve_max_epochs(7, 10, 256) == 7  # a number is kept
+    # large sets keep the epochs (the Fashion-MNIST study's VAEs are unchanged)
+    for rows in (60000, 70000, 12000, 4097):
+        assert resolve_max_epochs("auto", rows, 256) == a["epochs"]
+    assert resolve_max_epochs("auto", 4096, 256) == 32  # 16 batches an epoch
+    assert resolve_max_epochs("auto", 1257, 256) == 100  # the digits: 5 batches
+    assert resolve_max_epochs("auto", 1257, 64) == a["epochs"]  # 20 batches
+    for rows in (1, 300, 1257, 2000, 4096):
+        epochs = resolve_max_epochs("auto", rows, 256)
+        assert epochs * -(-rows // 256) >= a["min_steps"]
+    assert f"at least {a['min_steps']} optimizer steps" in RULE_TEXTS["epochs_rule"]
+    assert "up to 4,096 training rows; 100 epochs on 1,257 rows" in RULE_TEXTS["epochs_rule"]
 
 
 def test_rule_texts_are_rendered_from_the_constants():

@@ -381,7 +381,7 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
         optimizer=torch.optim.Adam,
         optimizer__fused=has_fused_adam(options.device),
         lr=p["learning_rate"],
-        max_epochs=p["max_epochs"],
+        max_epochs=options.max_epochs,
         batch_size=p["batch_size"],
         iterator_train=TensorBatchIterator,
         iterator_train__shuffle=True,

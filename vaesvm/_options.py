@@ -27,8 +27,15 @@ __all__ = ["AUGMENT_MIN_ROWS", "AUTO_BFLOAT16", "AUTO_FLIP", "AUTO_IMAGE", "AUTO
            "SHIFT_FRACTION", "STALLED_CHANGE", "SUGGEST", "bfloat16_is_native", "canonical_device",
            "fill_rule_texts", "flips_keep_labels", "image_shape_of", "max_shift",
            "resolve_augmentation", "resolve_device", "resolve_encoder", "resolve_image_shape",
-           "resolve_label_weight", "resolve_options", "resolve_precision",
+           "resolve_label_weight", "resolve_max_epochs", "resolve_options", "resolve_precision",
            "resolve_propagation_alpha", "smoothness", "uses_labels"]
+
+#: ``max_epochs="auto"``: ``epochs`` passes over the training rows, or more on small
+#: training sets, so that training takes at least ``min_steps`` optimizer steps (of
+#: ``ceil(rows / batch_size)`` per epoch). Chosen on validation data: on 1,257 digits
+#: (5 batches of 256 an epoch) and on 2,000 Fashion-MNIST images, 30 epochs left the
+#: VAE undertrained; see "How the defaults were chosen" in the documentation.
+AUTO_EPOCHS = {"epochs": 30, "min_steps": 500}
 
 #: ``label_weight="auto"``: labeled rows / ``scale``, clipped to [``low``, ``high``].
 #: Chosen on validation data (10,000 held-out train images) at 100, 600, 1000 and
@@ -138,6 +145,29 @@ def resolve_label_weight(label_weight: float | str, n_labeled: int) -> float:
         return float(label_weight)
     a = AUTO_LABEL_WEIGHT
     return float(min(a["high"], max(a["low"], n_labeled / a["scale"])))
+
+
+def resolve_max_epochs(max_epochs: int | str, n_rows: int, batch_size: int) -> int:
+    """The number of epochs to train for ``n_rows`` training rows.
+
+    Parameters
+    ----------
+    max_epochs : int or "auto"
+        The parameter value; a number is returned unchanged.
+    n_rows : int
+        Training rows (``X`` and ``X_unlabeled`` together).
+    batch_size : int
+        Rows per mini-batch.
+
+    Returns
+    -------
+    int
+        For ``"auto"``: |epochs_rule|.
+    """
+    if max_epochs != "auto":
+        return int(max_epochs)
+    a = AUTO_EPOCHS
+    return max(a["epochs"], math.ceil(a["min_steps"] / math.ceil(n_rows / batch_size)))
 
 
 def resolve_propagation_alpha(alpha: float | str, n_labeled: int) -> float:
@@ -446,6 +476,16 @@ def _label_weight_text() -> str:
             f"{a['high']:g}] ({examples} labels, {a['high']:g} from {full} on)")
 
 
+def _epochs_text() -> str:
+    a = AUTO_EPOCHS
+    # the most rows (batch_size 256) whose a["epochs"] epochs give too few steps
+    rows = (math.ceil(a["min_steps"] / a["epochs"]) - 1) * 256
+    return (f"{a['epochs']}, or more on small training sets: enough epochs for at least "
+            f"{a['min_steps']} optimizer steps of batch_size rows (with the default "
+            f"batch_size, up to {rows:,} training rows; "
+            f"{resolve_max_epochs('auto', 1257, 256)} epochs on 1,257 rows)")
+
+
 def _propagation_text() -> str:
     a = AUTO_PROPAGATION_ALPHA
     return (f"{a['high']:g} up to {a['start']} labeled rows (and without labels), then "
@@ -456,6 +496,7 @@ def _propagation_text() -> str:
 RULE_TEXTS: dict[str, str] = {
     "label_weight_rule": _label_weight_text(),
     "propagation_rule": _propagation_text(),
+    "epochs_rule": _epochs_text(),
     "image_rule": (f"square grey images (n_features = side * side, side >= "
                    f"{AUTO_IMAGE['min_side']}) under likelihood='bernoulli' whose neighbouring "
                    f"pixels differ by at most {AUTO_IMAGE['max_smoothness']:g} times as much "
@@ -536,6 +577,8 @@ class FitOptions:
         Weight of embedding propagation (0.0: off).
     n_neighbors : int
         Neighbours per node of the propagation graph (at most the training rows).
+    max_epochs : int
+        Passes over the training rows.
     precision : str
         ``"float32"`` or ``"bfloat16"`` (autocast of the training steps).
     seed : int
@@ -550,6 +593,7 @@ class FitOptions:
     image_shape: tuple[int, int, int] | None
     propagation_alpha: float
     n_neighbors: int
+    max_epochs: int
     precision: str
     seed: int
 
@@ -587,6 +631,7 @@ def resolve_options(estimator, data) -> FitOptions:
         encoder=resolve_encoder(e.encoder, shape),
         image_shape=shape,
         propagation_alpha=resolve_propagation_alpha(e.propagation_alpha, n_labeled),
+        max_epochs=resolve_max_epochs(e.max_epochs, len(X), e.batch_size),
         n_neighbors=min(e.n_neighbors, len(X)),
         precision=resolve_precision(e.precision, device),
         seed=int(check_random_state(e.random_state).randint(np.iinfo(np.int32).max)),

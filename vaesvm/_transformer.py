@@ -146,8 +146,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         searches the same index.
     propagation_steps : int, default=10
         Iterations of the propagation.
-    max_epochs : int, default=30
-        Number of passes over the training data.
+    max_epochs : int or "auto", default="auto"
+        Number of passes over the training data. ``"auto"``: |epochs_rule|.
     batch_size : int, default=256
         Mini-batch size for training.
     learning_rate : float, default=1e-3
@@ -288,7 +288,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "propagation_alpha": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "propagation_steps": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "device": [str, torch.device],
@@ -317,7 +317,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         propagation_alpha: float | str = "auto",
         n_neighbors: int = 10,
         propagation_steps: int = 10,
-        max_epochs: int = 30,
+        max_epochs: int | str = "auto",
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         device: str | torch.device = "auto",

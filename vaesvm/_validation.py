@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-from ._options import GAUSSIAN_SCALE, RULE_TEXTS, uses_labels
+from ._options import GAUSSIAN_SCALE, RULE_TEXTS, resolve_max_epochs, uses_labels
 from ._rows import RowStack
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
@@ -341,14 +341,16 @@ def warn_ineffective_settings(estimator, data: TrainingData) -> None:
         The validated training set.
     """
     e = estimator
-    if e.kl_weight > 0 and e.kl_warmup_epochs > e.max_epochs:
-        last = e.kl_weight * (e.max_epochs - 1) / e.kl_warmup_epochs
-        third = e.max_epochs // 3
+    epochs = resolve_max_epochs(e.max_epochs, len(data.X), e.batch_size)
+    if e.kl_weight > 0 and e.kl_warmup_epochs > epochs:
+        last = e.kl_weight * (epochs - 1) / e.kl_warmup_epochs
+        third = epochs // 3
         fix = (f"e.g. kl_warmup_epochs={third}, a third of training as in the defaults"
                if third else "kl_warmup_epochs=0: no warm-up")
+        said = f"{epochs}" if e.max_epochs != "auto" else f"'auto' ({epochs} here)"
         warnings.warn(
             f"kl_warmup_epochs={e.kl_warmup_epochs} is longer than max_epochs="
-            f"{e.max_epochs}: the KL weight rises from 0 by kl_weight/{e.kl_warmup_epochs} "
+            f"{said}: the KL weight rises from 0 by kl_weight/{e.kl_warmup_epochs} "
             f"per epoch and is only {last:.3g} (not kl_weight={e.kl_weight:g}) in the last "
             "epoch, so the codes are hardly regularized (with max_epochs=1 the VAE trains "
             f"as a plain autoencoder). Set kl_warmup_epochs to at most max_epochs ({fix}) "

@@ -147,7 +147,8 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--seeds", type=_positive_int, default=None,
                    help=f"number of seeds 0..N-1 (default: {len(d.seeds)})")
     p.add_argument("--epochs", type=_positive_int, default=None,
-                   help=f"VAE training epochs (default: {d.epochs})")
+                   help=f"VAE training epochs (default: {d.epochs}, the VAE's max_epochs "
+                   "rule: 30, more on training sets of a few thousand images)")
     p.add_argument("--n-train", type=_n_train, default=None,
                    help=f"train images used, labeled + unlabeled (default: {d.n_train})")
     _add_device_and_data(p)

@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +58,17 @@ from vaesvm.study.experiments import LABEL_SPREADING, validation_split
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "validation" / "levers.jsonl"
 
-SETTINGS: dict[str, dict] = {
+def _epochs_for_steps(steps: int):
+    """Setting: 30 epochs, or as many more as ``steps`` optimizer steps need (batches of 256)."""
+    return lambda n_rows: {"max_epochs": max(30, math.ceil(steps / math.ceil(n_rows / 256)))}
+
+
+#: name -> VAETransformer parameters, or a function of the number of training rows
+#: that returns them.
+SETTINGS: dict[str, dict | Callable[[int], dict]] = {
     "default": {},
+    "500 steps": _epochs_for_steps(500),
+    "1000 steps": _epochs_for_steps(1000),
     "60 epochs": {"max_epochs": 60},
     "100 epochs": {"max_epochs": 100},
     "200 epochs": {"max_epochs": 200},
@@ -89,8 +100,8 @@ def heads(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
         .score(Z[val], y[val]),
     }
     # the codes joined with LabelSpreading's class probabilities, scaled to carry as
-    # much variance as the codes
-    P = spread.predict_proba(Z)
+    # much variance as the codes; images no labeled image reaches get 0 (not NaN)
+    P = np.nan_to_num(spread.predict_proba(Z))
     both = np.hstack([Z, P * np.sqrt(Z.var(axis=0).sum() / max(P.var(axis=0).sum(), 1e-12))])
     scores["SVC on codes + spread"] = SVC().fit(both[lab], y[lab]).score(both[val], y[val])
     return {head: float(s) for head, s in scores.items()}
@@ -142,7 +153,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
             rest = np.setdiff1d(np.arange(len(X)), lab)
             for setting in settings:
                 start = time.perf_counter()
-                vae = VAETransformer(random_state=seed, **SETTINGS[setting])
+                params = SETTINGS[setting]
+                params = params(len(X)) if callable(params) else params
+                vae = VAETransformer(random_state=seed, **params)
                 vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
                 seconds = time.perf_counter() - start
                 Z = vae.transform(X)

@@ -69,8 +69,8 @@ class CommandDefaults:
         Label counts (``--labels``).
     seeds : tuple of int
         Seeds (``--seeds N`` means ``0..N-1``).
-    epochs : int
-        VAE training epochs (``--epochs``).
+    epochs : int or "auto"
+        VAE training epochs (``--epochs``); ``"auto"``: the VAE's own rule.
     n_train : int
         Train images used, labeled and unlabeled (``--n-train``).
     out : str
@@ -79,7 +79,7 @@ class CommandDefaults:
 
     n_labels: tuple[int, ...]
     seeds: tuple[int, ...]
-    epochs: int
+    epochs: int | str
     n_train: int
     out: str
 
@@ -91,10 +91,10 @@ class CommandDefaults:
 
 #: command -> its defaults.
 DEFAULTS: dict[str, CommandDefaults] = {
-    "study": CommandDefaults(n_labels=(100, 600, 1000, 3000), seeds=(0, 1, 2), epochs=30,
-                             n_train=60000, out="results/study"),
-    "ablate": CommandDefaults(n_labels=(100, 1000), seeds=(0,), epochs=30, n_train=60000,
-                              out="results/ablation"),
+    "study": CommandDefaults(n_labels=(100, 600, 1000, 3000), seeds=(0, 1, 2),
+                             epochs="auto", n_train=60000, out="results/study"),
+    "ablate": CommandDefaults(n_labels=(100, 1000), seeds=(0,), epochs="auto",
+                              n_train=60000, out="results/ablation"),
 }
 
 #: command -> the ``--quick`` settings (explicit options still override them).
@@ -112,13 +112,20 @@ class StudyConfig:
 
     n_labels: tuple[int, ...] = _STUDY.n_labels
     seeds: tuple[int, ...] = _STUDY.seeds
-    epochs: int = _STUDY.epochs
+    epochs: int | str = _STUDY.epochs
     n_train: int = _STUDY.n_train
     device: str = "auto"
     precision: str = "auto"
     vae_params: dict[str, Any] = field(default_factory=dict)
     methods: tuple[str, ...] = field(default_factory=lambda: _all_methods())
     verbose: int = 0
+
+    def vae_epochs(self, n_rows: int) -> int:
+        """Epochs of this run's VAEs on ``n_rows`` training rows (``"auto"`` resolved)."""
+        from .._options import resolve_max_epochs
+
+        batch_size = self.vae_params.get("batch_size", self.vae(0).batch_size)
+        return resolve_max_epochs(self.epochs, n_rows, batch_size)
 
     def vae(self, seed: int, **overrides: Any) -> VAETransformer:
         """The VAE of this run for ``seed``, with ablation ``overrides``."""

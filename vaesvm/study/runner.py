@@ -264,7 +264,8 @@ def check_label_minimum(n_labels, methods) -> None:
     for n in n_labels:
         per_class = n // 10
         if per_class < fewest:
-            names = " and ".join(m for m, k in need.items() if k > per_class)
+            names = [m for m, k in need.items() if k > per_class]
+            names = " and ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
             raise ValueError(
                 f"--labels {n} gives {per_class} labeled image{'s' * (per_class != 1)} per "
                 f"class, but {names} choose C and gamma by stratified cross-validation, "
@@ -358,7 +359,7 @@ def check_label_counts(y_train, n_labels, n_train: int, *, pool=None,
                              f"{where}; raise --n-train or lower --labels")
 
 
-def _study_steps(config: StudyConfig, figures: bool) -> int:
+def _study_steps(config: StudyConfig, figures: bool, n_test: int) -> int:
     """Progress steps of a study: VAE epochs (+1 for their features), classifiers, figures."""
     from .figures import study_figure_steps
 
@@ -367,9 +368,10 @@ def _study_steps(config: StudyConfig, figures: bool) -> int:
              if METHODS[m].labels == "random" and not METHODS[m].test_unlabeled]
     suggested = len(config.methods) - len(drawn) - seen_test  # + a VAE per seed
     features = {METHODS[m].features for m in drawn}
-    vae = config.epochs + 1
+    vae = config.vae_epochs(config.n_train) + 1
+    with_test = config.vae_epochs(config.n_train + n_test) + 1  # the transductive VAE
     per_label = (len(drawn) + vae * bool(features & {"ssvae", "ssvae_mu"})
-                 + (suggested + seen_test) * (vae + 1))
+                 + suggested * (vae + 1) + seen_test * (with_test + 1))
     per_seed = vae * ("vae" in features) + vae * bool(suggested)
     steps = len(config.seeds) * (per_seed + len(config.n_labels) * per_label)
     return steps + (study_figure_steps(config, features) if figures else 0)
@@ -380,7 +382,8 @@ def _ablation_steps(config: StudyConfig, factors: list[str], figures: bool) -> i
     from .figures import ablation_figure_steps
 
     settings = {setting_key(config, o): o for f in factors for _, o in ABLATIONS[f]}
-    per_seed = sum(vae_fits(config, o) * (config.epochs + 1) for o in settings.values())
+    epochs = config.vae_epochs(config.n_train)
+    per_seed = sum(vae_fits(config, o) * (epochs + 1) for o in settings.values())
     return len(config.seeds) * per_seed + (ablation_figure_steps(factors) if figures else 0)
 
 
@@ -487,7 +490,7 @@ def _run(args: argparse.Namespace, config: StudyConfig, writer: ResultsWriter,
     from .figures import ablation_figures, study_figures
 
     if study:
-        with Progress(_study_steps(config, figures)) as progress:
+        with Progress(_study_steps(config, figures, len(data.y_test))) as progress:
             run_study(data, config, on_cell=writer.add, progress=progress, on_vae=keep_vae)
             if figures:
                 study_figures(writer, data, vaes, progress)
