@@ -509,11 +509,11 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
                 on_cell(_suggested_cell(method, data, config, seed, n, chooser, progress))
             for method in seen_test:
                 progress(f"seed {seed}, {n} labels: training SS-VAE with the test images")
-                _, features, info = _ssvae_features(data, config, seed, lab, unl,
-                                                    test_unlabeled=True)
-                cell = _evaluate(method, *features[METHODS[method].features], y_train[lab],
+                _, seen, seen_info = _ssvae_features(data, config, seed, lab, unl,
+                                                     test_unlabeled=True)
+                cell = _evaluate(method, *seen[METHODS[method].features], y_train[lab],
                                  data.y_test, seed)
-                cell.update(seed=seed, n_labels=n, **info)
+                cell.update(seed=seed, n_labels=n, **seen_info)
                 on_cell(cell)
 
 
