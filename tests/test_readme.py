@@ -140,6 +140,8 @@ OTHER_ROWS = {
     "LogReg (pixels)": "LogReg (pixels)",
     "LabelSpreading (pixels)": "LabelSpreading (pixels)",
     "LabelSpreading (VAE codes)": "LabelSpreading (VAE codes)",
+    "SelfTraining (pixels)": "SelfTraining (pixels)",
+    "SS-VAE + SVC, transductive (test images seen unlabeled)": "SS-VAE + SVC, transductive",
 }
 
 
