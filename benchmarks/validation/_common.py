@@ -56,3 +56,15 @@ def append_jsonl(path: str, row: dict) -> None:
     """Append ``row`` to the JSON-lines file ``path``."""
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
+
+
+def record(path, row: dict) -> None:
+    """Append ``row`` to the JSON-lines file ``path`` and print it (a run's log)."""
+    append_jsonl(str(path), row)
+    print(json.dumps(row), flush=True)
+
+
+def read_jsonl(path) -> list[dict]:
+    """The rows of the JSON-lines file ``path``."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]

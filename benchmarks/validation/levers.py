@@ -49,7 +49,6 @@ loaded. One JSON line per set, label count, subset, setting and head in
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from collections import defaultdict
@@ -58,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import append_jsonl
+from _common import read_jsonl, record
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading
@@ -184,14 +183,12 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
                                "vae_seconds": seconds}
-                        append_jsonl(str(OUT), row)
-                        print(json.dumps(row), flush=True)
+                        record(OUT, row)
 
 
 def summary() -> None:
     cells = defaultdict(dict)
-    for line in OUT.read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(OUT):
         cells[(r["set"], r["labels"], r["setting"], r["head"])][r["seed"]] = r["val_accuracy"]
     for key in sorted(cells):
         acc = 100 * np.array([cells[key][s] for s in sorted(cells[key])])

@@ -19,13 +19,12 @@ The test sets are never loaded. Grid: ``n_neighbors`` in {7, 20} x ``alpha`` in 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import append_jsonl
+from _common import read_jsonl, record
 from sklearn.semi_supervised import LabelSpreading
 
 from vaesvm import VAETransformer, make_semi_supervised_split
@@ -80,14 +79,12 @@ def run(name: str, seeds: int) -> None:
                     row = {"set": name, "labels": n, "seed": seed, "features": feature,
                            "n_neighbors": k, "alpha": alpha, "val_accuracy": accuracy,
                            "seconds": time.perf_counter() - start}
-                    append_jsonl(str(OUT), row)
-                    print(json.dumps(row), flush=True)
+                    record(OUT, row)
 
 
 def summary() -> None:
     cells = defaultdict(list)
-    for line in OUT.read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(OUT):
         cells[(r["set"], r["features"], r["n_neighbors"], r["alpha"], r["labels"])].append(
             r["val_accuracy"])
     for key in sorted(cells):

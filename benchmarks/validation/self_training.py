@@ -20,13 +20,12 @@ the number of labels (at most 500), 10 rounds, so that the last fit has at most
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import append_jsonl
+from _common import read_jsonl, record
 
 from vaesvm import make_semi_supervised_split
 from vaesvm.study.experiments import SelfTrainingSVC, validation_split
@@ -63,14 +62,12 @@ def run(name: str, seeds: int, settings: list[str], labels: list[int] | None) ->
                        "pseudo_labeled": int(np.sum(rounds.labeled_iter_ > 0)),
                        "rounds": int(rounds.n_iter_),
                        "seconds": time.perf_counter() - start}
-                append_jsonl(str(OUT), row)
-                print(json.dumps(row), flush=True)
+                record(OUT, row)
 
 
 def summary() -> None:
     cells = defaultdict(list)
-    for line in OUT.read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(OUT):
         cells[(r["set"], r["labels"], r["setting"])].append(r)
     for key in sorted(cells):
         acc = 100 * np.array([r["val_accuracy"] for r in cells[key]])
