@@ -43,12 +43,12 @@ SETTINGS = {
 }
 
 
-def run(name: str, seeds: int, settings: list[str], labels: list[int] | None) -> None:
+def run(name: str, seeds: range, settings: list[str], labels: list[int] | None) -> None:
     data = load_image_set(name)
     X, y = data.X_train, data.y_train
     pool, val = validation_split(len(X))
     for n in labels or LABELS[name]:
-        for seed in range(seeds):
+        for seed in seeds:
             lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
             y_pool = np.where(np.isin(pool, lab), y[pool], -1)
             for setting in settings:
@@ -80,7 +80,8 @@ def summary() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(LABELS), choices=list(LABELS))
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="labeled subsets to run")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first subset's seed")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--labels", type=int, nargs="+", default=None,
                         help="default: 50 and 100 on digits, 100 and 1000 on Fashion-MNIST")
@@ -90,7 +91,8 @@ def main() -> None:
         summary()
         return
     for name in args.sets:
-        run(name, args.seeds, args.settings, args.labels)
+        run(name, range(args.first_seed, args.first_seed + args.seeds), args.settings,
+            args.labels)
 
 
 if __name__ == "__main__":
