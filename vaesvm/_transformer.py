@@ -456,7 +456,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, data)
-        warn_ineffective_settings(self, data)
+        warn_ineffective_settings(self, data, options.max_epochs)
         if callable(options.augmentation):
             sample = as_tensor(data.X[:CHECK_ROWS], options.device)
             check_augmentation(options.augmentation, sample)

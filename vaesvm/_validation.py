@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, validate_data
 
-from ._options import GAUSSIAN_SCALE, RULE_TEXTS, resolve_max_epochs, uses_labels
+from ._options import GAUSSIAN_SCALE, RULE_TEXTS, uses_labels
 from ._rows import RowStack
 
 __all__ = ["TrainingData", "as_tensor", "check_input", "check_labels", "check_training_data",
@@ -324,7 +324,7 @@ def far_from_unit_scale(X: np.ndarray) -> tuple[int, int, float, float]:
     return int(np.sum(excess > 1)), worst, float(mean[worst]), float(std[worst])
 
 
-def warn_ineffective_settings(estimator, data: TrainingData) -> None:
+def warn_ineffective_settings(estimator, data: TrainingData, max_epochs: int) -> None:
     """Warn, before training, about settings that cannot do what they ask for.
 
     - ``kl_warmup_epochs`` > ``max_epochs`` (with ``kl_weight`` > 0): the KL
@@ -339,9 +339,10 @@ def warn_ineffective_settings(estimator, data: TrainingData) -> None:
         Its parameters are read, never changed.
     data : TrainingData
         The validated training set.
+    max_epochs : int
+        The epochs ``fit`` will train (``max_epochs="auto"`` resolved).
     """
-    e = estimator
-    epochs = resolve_max_epochs(e.max_epochs, len(data.X), e.batch_size)
+    e, epochs = estimator, max_epochs
     if e.kl_weight > 0 and e.kl_warmup_epochs > epochs:
         last = e.kl_weight * (epochs - 1) / e.kl_warmup_epochs
         third = epochs // 3

@@ -124,8 +124,8 @@ class StudyConfig:
         """Epochs of this run's VAEs on ``n_rows`` training rows (``"auto"`` resolved)."""
         from .._options import resolve_max_epochs
 
-        batch_size = self.vae_params.get("batch_size", self.vae(0).batch_size)
-        return resolve_max_epochs(self.epochs, n_rows, batch_size)
+        vae = self.vae(0)
+        return resolve_max_epochs(vae.max_epochs, n_rows, vae.batch_size)
 
     def vae(self, seed: int, **overrides: Any) -> VAETransformer:
         """The VAE of this run for ``seed``, with ablation ``overrides``."""

@@ -39,7 +39,7 @@ from .config import M1_PARAMS, StudyConfig
 
 __all__ = ["REFERENCE", "SUGGESTED", "TRANSDUCTIVE", "Method", "METHODS", "ABLATIONS",
            "M1_PARAMS", "CV_MIN_FOLDS", "PCA_COMPONENTS", "LABEL_SPREADING", "SelfTrainingSVC",
-           "run_study", "run_ablation", "tuned_svc",
+           "rows_by_vae", "run_study", "run_ablation", "tuned_svc",
            "default_svc", "logreg", "label_spreading", "self_training",
            "validation_split", "setting_key", "vae_fits", "versions", "config_dict",
            "fitted_options", "study_options"]
@@ -445,6 +445,21 @@ def _ssvae_features(data, config: StudyConfig, seed: int, lab: np.ndarray, unl: 
     return ss, features, info
 
 
+def rows_by_vae(methods: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
+    """Split study rows by the VAE they need: ``(drawn, suggested, seen_test)``.
+
+    ``drawn`` rows share the seed's M1 VAE and the SS-VAE of each label count (random
+    labeled subsets); ``suggested`` rows need a VAE per seed that picks the labels and
+    an SS-VAE per label count; ``seen_test`` rows an SS-VAE per label count trained
+    with the test images too.
+    """
+    methods = list(methods)
+    seen_test = [m for m in methods if METHODS[m].test_unlabeled]
+    suggested = [m for m in methods if METHODS[m].labels == "suggested"]
+    drawn = [m for m in methods if m not in seen_test and m not in suggested]
+    return drawn, suggested, seen_test
+
+
 def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | None = None,
               progress: Callable[[str], None] | None = None,
               on_vae: Callable[[int, int | None, VAETransformer], None] | None = None
@@ -475,10 +490,7 @@ def run_study(data, config: StudyConfig, *, on_cell: Callable[[dict], None] | No
     """
     on_cell, progress, on_vae = on_cell or _ignore, progress or _ignore, on_vae or _ignore
     y_train = data.y_train[: config.n_train]
-    drawn = [m for m in config.methods
-             if METHODS[m].labels == "random" and not METHODS[m].test_unlabeled]
-    suggested = [m for m in config.methods if METHODS[m].labels == "suggested"]
-    seen_test = [m for m in config.methods if METHODS[m].test_unlabeled]
+    drawn, suggested, seen_test = rows_by_vae(config.methods)
     needs = {METHODS[m].features for m in drawn}
     for seed in config.seeds:
         features, m1_info = _unlabeled_features(data, config, seed, needs, progress, on_vae)

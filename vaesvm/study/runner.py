@@ -41,6 +41,7 @@ from .experiments import (
     REFERENCE,
     config_dict,
     fitted_options,
+    rows_by_vae,
     run_ablation,
     run_study,
     setting_key,
@@ -363,10 +364,8 @@ def _study_steps(config: StudyConfig, figures: bool, n_test: int) -> int:
     """Progress steps of a study: VAE epochs (+1 for their features), classifiers, figures."""
     from .figures import study_figure_steps
 
-    seen_test = sum(METHODS[m].test_unlabeled for m in config.methods)  # an SS-VAE each
-    drawn = [m for m in config.methods
-             if METHODS[m].labels == "random" and not METHODS[m].test_unlabeled]
-    suggested = len(config.methods) - len(drawn) - seen_test  # + a VAE per seed
+    drawn, suggested, seen_test = rows_by_vae(config.methods)
+    suggested, seen_test = len(suggested), len(seen_test)  # an SS-VAE per count each
     features = {METHODS[m].features for m in drawn}
     vae = config.vae_epochs(config.n_train) + 1
     with_test = config.vae_epochs(config.n_train + n_test) + 1  # the transductive VAE
