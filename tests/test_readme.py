@@ -2,8 +2,8 @@
 
 - The headline table ("## Results") is rendered here from the results JSON it comes
   from, with the study report's own formatting, and must match the README cell by cell.
-- The "With scikit-learn" and "Which images to label" examples run as printed
-  (scikit-learn's digits, seconds).
+- The "With scikit-learn" example runs as printed (scikit-learn's digits, seconds); the
+  "Which images to label" recipe is the user guide's, tested there as a doctest.
 - The "Quick start" example prints what the README says it prints (real Fashion-MNIST,
   about a minute: marked slow).
 """
@@ -72,16 +72,6 @@ def test_headline_table_matches_the_results_json():
         others = [float(cells[i].split()[0]) for row, cells in expected.items()
                   if row != next(iter(HEADLINE_ROWS)) and cells[i] != "not given"]
         assert float(expected[next(iter(HEADLINE_ROWS))][i].split()[0]) > max(others)
-
-
-def test_readme_label_suggestion_example_runs(capsys):
-    namespace = {"__name__": "readme_example"}
-    exec(compile(python_block("Which images to label"), "README.md (Which images to label)",
-                 "exec"), namespace)
-    first, more, y = namespace["first"], namespace["more"], namespace["y"]
-    assert len(set(first)) == 50 and len(set(more)) == 50
-    assert not set(first) & set(more) and (y[more] == -1).all()
-    assert capsys.readouterr().out.count("[") == 2
 
 
 def test_readme_suggested_labels_figure_matches_its_json():
