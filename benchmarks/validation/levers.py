@@ -11,6 +11,13 @@
         "alpha 0.99, 50 steps" "5 neighbours" "20 neighbours" --tta
     python benchmarks/validation/levers.py --sets fashion-mnist-2000 --labels 100 500 \
         --seeds 3 --settings "30 epochs" "500 steps" "1000 steps" "100 epochs"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 \
+        --seeds 3 --settings "ensemble of 3" "consistency 0.7 x1" "consistency 0.7 x10"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "ensemble of 3"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3
+    python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -20,6 +27,8 @@ heads are scored on the codes of the validation images:
 
 - ``SVC``: ``SVC()`` on the labeled codes, the default pipeline;
 - ``SVC, scaled``: ``StandardScaler`` then ``SVC()`` (what the SVC sees);
+- ``SVC, gamma x0.5`` / ``x2``, ``SVC, C 10``: the RBF width halved or doubled from
+  ``gamma="scale"``, or C 10 instead of 1;
 - ``LabelSpreading``: scikit-learn's ``LabelSpreading(kernel="knn")`` on the codes
   of the pool (the train images outside the validation split, unlabeled ones
   marked -1), at the study's settings for the set's size, predicting the
@@ -33,6 +42,11 @@ Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
 steps: :data:`PROPAGATIONS`), and ``--tta`` the codes averaged over each image and
 its four 1-pixel shifts (test-time augmentation, every image alike).
+
+Two settings change training itself: ``"ensemble of K"`` joins the codes of K
+default VAEs (``random_state`` seed, seed + 100, ...) side by side, and
+``"consistency T xF"`` adds a FixMatch-style term on the classifier head
+(:data:`CONSISTENCY`; only where the images are augmented, so not on the digits).
 
 (``"30 epochs"`` is the default before ``max_epochs="auto"``; the runs above
 predate the rule and were logged as ``"default"``, renamed since. On 20,000 images
@@ -49,10 +63,11 @@ loaded. One JSON line per set, label count, subset, setting and head in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +78,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from speed_levers import load
 
+import vaesvm._net
 from vaesvm import VAETransformer, make_semi_supervised_split
 from vaesvm._propagation import EmbeddingPropagation
 from vaesvm.study.experiments import label_spreading, validation_split
@@ -91,6 +107,83 @@ SETTINGS: dict[str, dict | Callable[[int], dict]] = {
     "no propagation": {"propagation_alpha": 0.0},
 }
 
+#: Consistency on the classifier head (FixMatch-style, Sohn et al., 2020): the head's
+#: prediction on the clean image of each unlabeled row of a batch, where its
+#: probability is at least ``threshold``, becomes that row's target for the head on
+#: the augmented copy the encoder sees; the term's weight is ``factor`` times the
+#: labeled term's. name -> (threshold, factor).
+CONSISTENCY: dict[str, tuple[float, float]] = {
+    "consistency 0.95 x1": (0.95, 1.0),
+    "consistency 0.7 x1": (0.7, 1.0),
+    "consistency 0.7 x10": (0.7, 10.0),
+}
+
+#: Ensembles of encoders: the codes of this many VAEs (random_state seed, seed + 100,
+#: ...; otherwise the default), joined side by side. name -> number of VAEs.
+ENSEMBLES: dict[str, int] = {"ensemble of 2": 2, "ensemble of 3": 3}
+
+
+class ConsistencyNet(vaesvm._net.VAENet):
+    """The library's net with the consistency term of :data:`CONSISTENCY` added."""
+
+    consistency: tuple[float, float] = (0.95, 1.0)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if not (training and isinstance(X, Mapping) and y_true is not None
+                and self.module_.n_classes > 0):
+            return loss
+        unlabeled = y_true == -1
+        if not unlabeled.any():
+            return loss
+        threshold, factor = self.consistency
+        with torch.no_grad():
+            clean_mu = self.module_.encode(X["target"][unlabeled])[0]
+            confidence, pseudo = torch.softmax(self.module_.classify(clean_mu), 1).max(1)
+            keep = (confidence >= threshold).float()
+        ce = torch.nn.functional.cross_entropy(
+            self.module_.classify(y_pred[1][unlabeled]), pseudo, reduction="none")
+        term = (ce * keep).mean()
+        self.history.record_batch("train_consistency_kept", float(keep.mean()))
+        return loss + factor * self.criterion_.label_weight * term
+
+
+@contextlib.contextmanager
+def consistency(setting: str) -> Iterator[None]:
+    """Within: every VAETransformer fit trains a :class:`ConsistencyNet` (``setting``)."""
+    saved = vaesvm._net.VAENet
+    net = type("Net", (ConsistencyNet,), {"consistency": CONSISTENCY[setting]})
+    vaesvm._net.VAENet = net
+    try:
+        yield
+    finally:
+        vaesvm._net.VAENet = saved
+
+
+def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
+                rest: np.ndarray) -> tuple[np.ndarray, VAETransformer]:
+    """Fit ``setting`` as the study's pipeline fits the VAE; the codes of every row of X.
+
+    For an ensemble, the first VAE (the default one at ``seed``) is returned.
+    """
+    if setting in ENSEMBLES:
+        fitted = [fit_setting("default", seed + 100 * j, X, y, lab, rest)
+                  for j in range(ENSEMBLES[setting])]
+        return np.hstack([Z for Z, _ in fitted]), fitted[0][1]
+    params = SETTINGS.get(setting, {})
+    params = params(len(X)) if callable(params) else params
+    with consistency(setting) if setting in CONSISTENCY else contextlib.nullcontext():
+        vae = VAETransformer(random_state=seed, **params)
+        vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
+    return vae.transform(X), vae
+
+
+def consistency_kept(vae: VAETransformer) -> float | None:
+    """The share of unlabeled rows the consistency term kept in the last epoch."""
+    kept = [b["train_consistency_kept"] for b in vae.net_.history[-1]["batches"]
+            if "train_consistency_kept" in b]
+    return float(np.mean(kept)) if kept else None
+
 
 def heads(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
           lab: np.ndarray) -> dict[str, float]:
@@ -105,6 +198,13 @@ def heads(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
         "SVC on spread labels": SVC().fit(Z[pool], spread.transduction_)
         .score(Z[val], y[val]),
     }
+    # the RBF width and the margin the SVC works with: gamma="scale" is
+    # 1 / (n_features * variance of the training codes)
+    scale = 1.0 / (Z.shape[1] * Z[lab].var())
+    others = {"SVC, gamma x0.5": SVC(gamma=scale / 2), "SVC, gamma x2": SVC(gamma=2 * scale),
+              "SVC, C 10": SVC(C=10.0)}
+    for name, svc in others.items():
+        scores[name] = svc.fit(Z[lab], y[lab]).score(Z[val], y[val])
     # the codes joined with LabelSpreading's class probabilities, scaled to carry as
     # much variance as the codes; images no labeled image reaches get 0 (not NaN)
     P = np.nan_to_num(spread.predict_proba(Z))
@@ -159,13 +259,11 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
             rest = np.setdiff1d(np.arange(len(X)), lab)
             for setting in settings:
                 start = time.perf_counter()
-                params = SETTINGS[setting]
-                params = params(len(X)) if callable(params) else params
-                vae = VAETransformer(random_state=seed, **params)
-                vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
+                Z, vae = fit_setting(setting, seed, X, y, lab, rest)
                 seconds = time.perf_counter() - start
-                Z = vae.transform(X)
                 codes = {setting: Z}
+                if setting in ENSEMBLES:  # its first member is the default
+                    codes["default"] = Z[:, :vae.n_components]
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
@@ -176,7 +274,26 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
                                "vae_seconds": seconds}
+                        if setting in CONSISTENCY:
+                            row["consistency_kept"] = consistency_kept(vae)
                         record(OUT, row)
+
+
+def head_confidence(rows: int = 3000, labels: int = 100, epochs: int = 30) -> None:
+    """Print how many unlabeled images the default head gives each probability, and how
+    many of those it gets right (the first ``rows`` Fashion-MNIST images, augmented)."""
+    X, y = load(f"fashion-mnist-{rows}")
+    lab, rest = np.arange(labels), np.arange(labels, rows)
+    vae = VAETransformer(random_state=0, augmentation="shift", max_epochs=epochs)
+    vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
+    with torch.no_grad():
+        logits = vae.net_.module_.classify(torch.from_numpy(vae.encode(X[rest])))
+    confidence, predicted = torch.softmax(logits, 1).max(1)
+    for threshold in (0.5, 0.7, 0.8, 0.9, 0.95):
+        kept = (confidence >= threshold).numpy()
+        right = (predicted.numpy()[kept] == y[rest][kept]).mean() if kept.any() else np.nan
+        print(f"p >= {threshold}: {100 * kept.mean():.1f} % of the unlabeled images, "
+              f"{100 * right:.1f} % of them right")
 
 
 def summary() -> None:
@@ -194,15 +311,21 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["digits"])
     parser.add_argument("--labels", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--seeds", type=int, default=3, help="labeled subsets 0..N-1")
-    parser.add_argument("--settings", nargs="+", default=["default"], choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", default=["default"],
+                        choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES])
     parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
                         help="other propagations over each setting's training codes")
     parser.add_argument("--tta", action="store_true",
                         help="also codes averaged over 1-pixel shifts of each image")
     parser.add_argument("--summary", action="store_true")
+    parser.add_argument("--head-confidence", action="store_true",
+                        help="the default head's probabilities on 3,000 images, 100 labels")
     args = parser.parse_args()
     if args.summary:
         summary()
+        return
+    if args.head_confidence:
+        head_confidence()
         return
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta)
