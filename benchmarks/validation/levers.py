@@ -17,6 +17,8 @@
         --settings "ensemble of 3"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 \
+        --seeds 3 --settings "40 epochs" "60 epochs"
     python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --summary
 
@@ -97,6 +99,7 @@ SETTINGS: dict[str, dict | Callable[[int], dict]] = {
     "30 epochs": {"max_epochs": 30},  # the default before max_epochs="auto"
     "500 steps": _epochs_for_steps(500),
     "1000 steps": _epochs_for_steps(1000),
+    "40 epochs": {"max_epochs": 40},
     "60 epochs": {"max_epochs": 60},
     "100 epochs": {"max_epochs": 100},
     "200 epochs": {"max_epochs": 200},
