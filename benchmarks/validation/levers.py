@@ -19,6 +19,10 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 \
         --seeds 3 --settings "40 epochs" "60 epochs"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --augmented-labels
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --augmented-labels
     python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --summary
 
@@ -37,6 +41,9 @@ heads are scored on the codes of the validation images:
   validation codes (label information carried through the code graph);
 - ``SVC on spread labels``: ``SVC()`` trained on the pool's codes with the labels
   LabelSpreading gives them (the labeled images keep theirs);
+- with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
+  ``SVC()`` trained on the labeled codes and the codes of moved copies of the
+  labeled images (:func:`augmented_label_scores`);
 - ``SVC on codes + spread``: ``SVC()`` on the labeled codes joined with
   LabelSpreading's class probabilities (scaled to the codes' total variance).
 
@@ -252,8 +259,33 @@ def test_time_augmented(vae: VAETransformer, X: np.ndarray) -> np.ndarray:
     return np.mean([vae.transform(shifted(X, side, dx, dy)) for dx, dy in moves], axis=0)
 
 
+def augmented_label_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
+                           lab: np.ndarray, val: np.ndarray, Z: np.ndarray) -> dict[str, float]:
+    """``SVC()`` trained on the codes of the labeled images and of moved copies of them.
+
+    The copies: 1-pixel shifts in the four directions ("shifted labels"), and on
+    images of 28 pixels also 2-pixel ones and the mirror image ("moved labels"),
+    each with its image's label; the validation codes are ``Z`` as they are.
+    """
+    side = int(round(np.sqrt(X.shape[1])))
+    moves = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+    copies = {"SVC, shifted labels": [shifted(X[lab], side, dx, dy) for dx, dy in moves]}
+    if side >= 28:
+        far = [(2, 0), (-2, 0), (0, 2), (0, -2)]
+        mirrored = X[lab].reshape(len(lab), side, side)[:, :, ::-1].reshape(len(lab), -1)
+        copies["SVC, moved labels"] = [*copies["SVC, shifted labels"],
+                                       *[shifted(X[lab], side, dx, dy) for dx, dy in far],
+                                       mirrored]
+    scores = {}
+    for head, images in copies.items():
+        Z_train = np.vstack([Z[lab], *[vae.transform(im) for im in images]])
+        y_train = np.tile(y[lab], len(images) + 1)
+        scores[head] = float(SVC().fit(Z_train, y_train).score(Z[val], y[val]))
+    return scores
+
+
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
-        propagations: list[str], tta: bool = False) -> None:
+        propagations: list[str], tta: bool = False, augmented_labels: bool = False) -> None:
     X, y = load(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -273,7 +305,10 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes.update({f"{setting}, {p}": propagated(vae, X, *PROPAGATIONS[p])
                                   for p in propagations})
                 for label, Z in codes.items():
-                    for head, accuracy in heads(Z, y, pool, val, lab).items():
+                    scores = heads(Z, y, pool, val, lab)
+                    if augmented_labels and label == setting and setting not in ENSEMBLES:
+                        scores.update(augmented_label_scores(vae, X, y, lab, val, Z))
+                    for head, accuracy in scores.items():
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
                                "vae_seconds": seconds}
@@ -320,6 +355,8 @@ def main() -> None:
                         help="other propagations over each setting's training codes")
     parser.add_argument("--tta", action="store_true",
                         help="also codes averaged over 1-pixel shifts of each image")
+    parser.add_argument("--augmented-labels", action="store_true",
+                        help="also SVC() on the codes of shifted (and mirrored) labeled images")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -331,7 +368,8 @@ def main() -> None:
         head_confidence()
         return
     for name in args.sets:
-        run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta)
+        run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
+            args.augmented_labels)
 
 
 if __name__ == "__main__":
