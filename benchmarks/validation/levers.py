@@ -23,6 +23,10 @@
         --augmented-labels
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
         --seeds 3 --augmented-labels
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --pixel-graph
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --pixel-graph
     python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --summary
 
@@ -41,6 +45,9 @@ heads are scored on the codes of the validation images:
   validation codes (label information carried through the code graph);
 - ``SVC on spread labels``: ``SVC()`` trained on the pool's codes with the labels
   LabelSpreading gives them (the labeled images keep theirs);
+- with ``--pixel-graph``, the setting's latent means propagated over the k-NN graph
+  of the pixels instead of the codes', or over half of each (:func:`pixel_graph_codes`), every head
+  again, and the leave-one-out 1-NN hit rates of the labeled images in either space;
 - with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
   ``SVC()`` trained on the labeled codes and the codes of moved copies of the
   labeled images (:func:`augmented_label_scores`);
@@ -89,7 +96,7 @@ from speed_levers import load
 
 import vaesvm._net
 from vaesvm import VAETransformer, make_semi_supervised_split
-from vaesvm._propagation import EmbeddingPropagation
+from vaesvm._propagation import EmbeddingPropagation, nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import label_spreading, validation_split
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "validation" / "levers.jsonl"
@@ -284,8 +291,36 @@ def augmented_label_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
     return scores
 
 
+def pixel_graph_codes(vae: VAETransformer, X: np.ndarray, union: bool = False) -> np.ndarray:
+    """The VAE's latent means propagated over the k-NN graph of the pixels instead of the
+    codes' (same weight, neighbours and steps); every row of ``X`` is a node.
+
+    ``union``: each row's nearest half of its neighbours in the pixels and nearest
+    half in the codes.
+    """
+    graph = vae.propagation_
+    pixels = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    codes = torch.from_numpy(vae.encode(X))
+    k = graph.n_neighbors
+    if union:
+        neighbors = torch.cat([nearest_neighbors(pixels, pixels, k // 2),
+                               nearest_neighbors(codes, codes, k - k // 2)], dim=1)
+    else:
+        neighbors = nearest_neighbors(pixels, pixels, k)
+    spread = propagate(codes, neighbors, graph.alpha, graph.steps)
+    return smooth(codes, neighbors, spread, graph.alpha).numpy()
+
+
+def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
+    """Leave-one-out 1-NN accuracy among the rows of ``F`` (the labeled images)."""
+    D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(D, np.inf)
+    return float((y[D.argmin(1)] == y).mean())
+
+
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
-        propagations: list[str], tta: bool = False, augmented_labels: bool = False) -> None:
+        propagations: list[str], tta: bool = False, augmented_labels: bool = False,
+        pixel_graph: bool = False) -> None:
     X, y = load(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -299,6 +334,12 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 codes = {setting: Z}
                 if setting in ENSEMBLES:  # its first member is the default
                     codes["default"] = Z[:, :vae.n_components]
+                extra = {}
+                if pixel_graph and vae.propagation_ is not None:
+                    codes[f"{setting}, pixel graph"] = pixel_graph_codes(vae, X)
+                    codes[f"{setting}, pixel + code graph"] = pixel_graph_codes(vae, X, True)
+                    extra = {"one_nn_pixels": one_nn_hit_rate(X[lab], y[lab]),
+                             "one_nn_codes": one_nn_hit_rate(vae.encode(X[lab]), y[lab])}
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
@@ -314,6 +355,7 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                                "vae_seconds": seconds}
                         if setting in CONSISTENCY:
                             row["consistency_kept"] = consistency_kept(vae)
+                        row.update(extra)
                         record(OUT, row)
 
 
@@ -357,6 +399,8 @@ def main() -> None:
                         help="also codes averaged over 1-pixel shifts of each image")
     parser.add_argument("--augmented-labels", action="store_true",
                         help="also SVC() on the codes of shifted (and mirrored) labeled images")
+    parser.add_argument("--pixel-graph", action="store_true",
+                        help="also the codes propagated over the pixels' k-NN graph")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -369,7 +413,7 @@ def main() -> None:
         return
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
-            args.augmented_labels)
+            args.augmented_labels, args.pixel_graph)
 
 
 if __name__ == "__main__":

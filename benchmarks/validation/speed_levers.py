@@ -50,7 +50,7 @@ from sklearn.svm import SVC
 import vaesvm._model
 from vaesvm import VAETransformer, load_fashion_mnist, make_semi_supervised_split
 from vaesvm.study.experiments import validation_split
-from vaesvm.study.image_sets import load_image_set
+from vaesvm.study.image_sets import IMAGE_SETS, load_image_set
 
 SETTINGS = {"float32": {"precision": "float32"},
             "bfloat16": {"precision": "bfloat16"},
@@ -118,8 +118,9 @@ def conv_encoder_with(conv_activation: str, conv_batch_norm: bool):
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Train images and labels of ``digits`` or ``fashion-mnist-<rows>``."""
-    if name.startswith("fashion-mnist-"):
+    """Train images and labels of an image set of the study (``digits``,
+    ``fashion-mnist-14``, ...) or of ``fashion-mnist-<rows>``."""
+    if name.startswith("fashion-mnist-") and name not in IMAGE_SETS:
         rows = int(name.rsplit("-", 1)[1])
         data = load_fashion_mnist()
         return data.X_train[:rows], data.y_train[:rows]
