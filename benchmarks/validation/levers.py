@@ -47,7 +47,9 @@ heads are scored on the codes of the validation images:
   LabelSpreading gives them (the labeled images keep theirs);
 - with ``--pixel-graph``, the setting's latent means propagated over the k-NN graph
   of the pixels instead of the codes', or over half of each (:func:`pixel_graph_codes`), every head
-  again, and the leave-one-out 1-NN hit rates of the labeled images in either space;
+  again, and two measures of either space from the training data alone: the
+  leave-one-out 1-NN hit rate of the labeled images and cross-validated label
+  spreading over its graph (:func:`cv_spread`);
 - with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
   ``SVC()`` trained on the labeled codes and the codes of moved copies of the
   labeled images (:func:`augmented_label_scores`);
@@ -311,6 +313,24 @@ def pixel_graph_codes(vae: VAETransformer, X: np.ndarray, union: bool = False) -
     return smooth(codes, neighbors, spread, graph.alpha).numpy()
 
 
+def cv_spread(X: np.ndarray, y: np.ndarray, lab: np.ndarray, k: int = 10,
+              folds: int = 5, alpha: float = 0.99, steps: int = 50) -> float:
+    """Cross-validated label spreading over the k-NN graph of ``X``'s rows: each fold of
+    the labeled rows ``lab`` hidden in turn, the others' one-hot labels propagated
+    (:func:`propagate`), the hidden rows scored by their largest class."""
+    F = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    neighbors = nearest_neighbors(F, F, k)
+    classes, codes = np.unique(y[lab], return_inverse=True)
+    hits = 0
+    for fold in range(folds):
+        hidden = np.arange(len(lab)) % folds == fold
+        Y = torch.zeros(len(X), len(classes))
+        Y[lab[~hidden], codes[~hidden]] = 1.0
+        spread = propagate(Y, neighbors, alpha, steps)
+        hits += int((spread[lab[hidden]].argmax(1).numpy() == codes[hidden]).sum())
+    return hits / len(lab)
+
+
 def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
     """Leave-one-out 1-NN accuracy among the rows of ``F`` (the labeled images)."""
     D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(-1)
@@ -339,7 +359,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes[f"{setting}, pixel graph"] = pixel_graph_codes(vae, X)
                     codes[f"{setting}, pixel + code graph"] = pixel_graph_codes(vae, X, True)
                     extra = {"one_nn_pixels": one_nn_hit_rate(X[lab], y[lab]),
-                             "one_nn_codes": one_nn_hit_rate(vae.encode(X[lab]), y[lab])}
+                             "one_nn_codes": one_nn_hit_rate(vae.encode(X[lab]), y[lab]),
+                             "cv_spread_pixels": cv_spread(X, y, lab),
+                             "cv_spread_codes": cv_spread(vae.encode(X), y, lab)}
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
