@@ -27,6 +27,8 @@
         --pixel-graph
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
         --seeds 3 --pixel-graph
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --pixel-graph
     python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --summary
 
@@ -45,16 +47,16 @@ heads are scored on the codes of the validation images:
   validation codes (label information carried through the code graph);
 - ``SVC on spread labels``: ``SVC()`` trained on the pool's codes with the labels
   LabelSpreading gives them (the labeled images keep theirs);
+- ``SVC on codes + spread``: ``SVC()`` on the labeled codes joined with
+  LabelSpreading's class probabilities (scaled to the codes' total variance);
 - with ``--pixel-graph``, the setting's latent means propagated over the k-NN graph
-  of the pixels instead of the codes', or over half of each (:func:`pixel_graph_codes`), every head
-  again, and two measures of either space from the training data alone: the
-  leave-one-out 1-NN hit rate of the labeled images and cross-validated label
-  spreading over its graph (:func:`cv_spread`);
+  of the pixels instead of the codes', or over half of each
+  (:func:`pixel_graph_codes`), every head again, and two measures of either space
+  from the training data alone: the leave-one-out 1-NN hit rate of the labeled
+  images and cross-validated label spreading over its graph (:func:`cv_spread`);
 - with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
   ``SVC()`` trained on the labeled codes and the codes of moved copies of the
-  labeled images (:func:`augmented_label_scores`);
-- ``SVC on codes + spread``: ``SVC()`` on the labeled codes joined with
-  LabelSpreading's class probabilities (scaled to the codes' total variance).
+  labeled images (:func:`augmented_label_scores`).
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
@@ -70,7 +72,8 @@ default VAEs (``random_state`` seed, seed + 100, ...) side by side, and
 predate the rule and were logged as ``"default"``, renamed since. On 20,000 images
 ``"auto"`` is 30 epochs too.)
 
-Sets: scikit-learn's 8 x 8 ``digits`` (conv, no augmentation) and
+Sets: scikit-learn's 8 x 8 ``digits`` (conv, no augmentation), the study's other
+image sets by name (``fashion-mnist-14``, ``fashion-mnist-colour``: 12,000 images) and
 ``fashion-mnist-<rows>``, the first rows of Fashion-MNIST's train images (augmented
 from 20,000 rows on, as at 60,000). Labeled subsets come from the pool
 (:func:`vaesvm.study.experiments.validation_split`); the test sets are never
