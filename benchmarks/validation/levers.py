@@ -50,10 +50,10 @@ heads are scored on the codes of the validation images:
 - ``SVC on codes + spread``: ``SVC()`` on the labeled codes joined with
   LabelSpreading's class probabilities (scaled to the codes' total variance);
 - with ``--pixel-graph``, the setting's latent means propagated over the k-NN graph
-  of the pixels instead of the codes', or over half of each
-  (:func:`pixel_graph_codes`), every head again, and two measures of either space
-  from the training data alone: the leave-one-out 1-NN hit rate of the labeled
-  images and cross-validated label spreading over its graph (:func:`cv_spread`);
+  of the pixels instead of the codes', or over half of each (:func:`graph_scores`),
+  every head again, and two measures of either space from the training data alone:
+  the leave-one-out 1-NN hit rate of the labeled images and cross-validated label
+  spreading over its graph (:func:`cv_spread`);
 - with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
   ``SVC()`` trained on the labeled codes and the codes of moved copies of the
   labeled images (:func:`augmented_label_scores`).
@@ -296,42 +296,54 @@ def augmented_label_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
     return scores
 
 
-def pixel_graph_codes(vae: VAETransformer, X: np.ndarray, union: bool = False) -> np.ndarray:
-    """The VAE's latent means propagated over the k-NN graph of the pixels instead of the
-    codes' (same weight, neighbours and steps); every row of ``X`` is a node.
+def knn_graph(F: np.ndarray, k: int) -> torch.Tensor:
+    """The ``k`` nearest rows of ``F`` to each of its rows (itself included)."""
+    F = torch.from_numpy(np.ascontiguousarray(F, dtype=np.float32))
+    return nearest_neighbors(F, F, k)
 
-    ``union``: each row's nearest half of its neighbours in the pixels and nearest
-    half in the codes.
-    """
-    graph = vae.propagation_
-    pixels = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    codes = torch.from_numpy(vae.encode(X))
-    k = graph.n_neighbors
-    if union:
-        neighbors = torch.cat([nearest_neighbors(pixels, pixels, k // 2),
-                               nearest_neighbors(codes, codes, k - k // 2)], dim=1)
-    else:
-        neighbors = nearest_neighbors(pixels, pixels, k)
+
+def propagated_over(codes: np.ndarray, neighbors: torch.Tensor,
+                    graph: EmbeddingPropagation) -> np.ndarray:
+    """``codes`` propagated over another graph of the same rows, with the weight and
+    steps of the VAE's own propagation ``graph``; every row is a node."""
+    codes = torch.from_numpy(codes)
     spread = propagate(codes, neighbors, graph.alpha, graph.steps)
     return smooth(codes, neighbors, spread, graph.alpha).numpy()
 
 
-def cv_spread(X: np.ndarray, y: np.ndarray, lab: np.ndarray, k: int = 10,
-              folds: int = 5, alpha: float = 0.99, steps: int = 50) -> float:
-    """Cross-validated label spreading over the k-NN graph of ``X``'s rows: each fold of
-    the labeled rows ``lab`` hidden in turn, the others' one-hot labels propagated
+def cv_spread(neighbors: torch.Tensor, y: np.ndarray, lab: np.ndarray, folds: int = 5,
+              alpha: float = 0.99, steps: int = 50) -> float:
+    """Cross-validated label spreading over the graph ``neighbors`` of every row: each fold
+    of the labeled rows ``lab`` hidden in turn, the others' one-hot labels propagated
     (:func:`propagate`), the hidden rows scored by their largest class."""
-    F = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    neighbors = nearest_neighbors(F, F, k)
     classes, codes = np.unique(y[lab], return_inverse=True)
     hits = 0
     for fold in range(folds):
         hidden = np.arange(len(lab)) % folds == fold
-        Y = torch.zeros(len(X), len(classes))
+        Y = torch.zeros(len(neighbors), len(classes))
         Y[lab[~hidden], codes[~hidden]] = 1.0
         spread = propagate(Y, neighbors, alpha, steps)
         hits += int((spread[lab[hidden]].argmax(1).numpy() == codes[hidden]).sum())
     return hits / len(lab)
+
+
+def graph_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
+                 lab: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The VAE's latent means propagated over the k-NN graph of the pixels instead of the
+    codes' (same weight, neighbours and steps), and over each row's nearest half of its
+    neighbours in the pixels and nearest half in the codes; with the measures of either
+    space from the training data alone (:func:`one_nn_hit_rate`, :func:`cv_spread`)."""
+    graph, latent = vae.propagation_, vae.encode(X)
+    k = graph.n_neighbors
+    pixel_neighbors, code_neighbors = knn_graph(X, k), knn_graph(latent, k)
+    half_each = torch.cat([knn_graph(X, k // 2), knn_graph(latent, k - k // 2)], dim=1)
+    codes = {"pixel graph": propagated_over(latent, pixel_neighbors, graph),
+             "pixel + code graph": propagated_over(latent, half_each, graph)}
+    measures = {"one_nn_pixels": one_nn_hit_rate(X[lab], y[lab]),
+                "one_nn_codes": one_nn_hit_rate(latent[lab], y[lab]),
+                "cv_spread_pixels": cv_spread(pixel_neighbors, y, lab),
+                "cv_spread_codes": cv_spread(code_neighbors, y, lab)}
+    return codes, measures
 
 
 def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
@@ -359,12 +371,10 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes["default"] = Z[:, :vae.n_components]
                 extra = {}
                 if pixel_graph and vae.propagation_ is not None:
-                    codes[f"{setting}, pixel graph"] = pixel_graph_codes(vae, X)
-                    codes[f"{setting}, pixel + code graph"] = pixel_graph_codes(vae, X, True)
-                    extra = {"one_nn_pixels": one_nn_hit_rate(X[lab], y[lab]),
-                             "one_nn_codes": one_nn_hit_rate(vae.encode(X[lab]), y[lab]),
-                             "cv_spread_pixels": cv_spread(X, y, lab),
-                             "cv_spread_codes": cv_spread(vae.encode(X), y, lab)}
+                    other_graphs, extra = graph_scores(vae, X, y, lab)
+                    codes.update({f"{setting}, {g}": Z for g, Z in other_graphs.items()})
+                if setting in CONSISTENCY:
+                    extra["consistency_kept"] = consistency_kept(vae)
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
@@ -378,8 +388,6 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
                                "vae_seconds": seconds}
-                        if setting in CONSISTENCY:
-                            row["consistency_kept"] = consistency_kept(vae)
                         row.update(extra)
                         record(OUT, row)
 
