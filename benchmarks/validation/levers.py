@@ -30,6 +30,18 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
         --labels 100 --seeds 3 --pixel-graph
     python benchmarks/validation/levers.py --head-confidence
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.5" "KL weight 2" "20 components" "100 components"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 1000 --seeds 3 \
+        --settings "KL weight 0.5" "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.5" "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 3000 --seeds 3 \
+        --settings "default" "KL weight 0.25"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -68,7 +80,9 @@ default VAEs (``random_state`` seed, seed + 100, ...) side by side, and
 ``"consistency T xF"`` adds a FixMatch-style term on the classifier head
 (:data:`CONSISTENCY`; only where the images are augmented, so not on the digits).
 
-(``"30 epochs"`` is the default before ``max_epochs="auto"``; the runs above
+(Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
+those runs; ``"KL weight W"`` sets ``kl_weight=W``. ``"30 epochs"`` is the default
+before ``max_epochs="auto"``; the runs above
 predate the rule and were logged as ``"default"``, renamed since. On 20,000 images
 ``"auto"`` is 30 epochs too.)
 
@@ -126,6 +140,12 @@ SETTINGS: dict[str, dict | Callable[[int], dict]] = {
     "batch 64": {"batch_size": 64},
     "batch 64, 100 epochs": {"batch_size": 64, "max_epochs": 100},
     "10 components": {"n_components": 10},
+    "20 components": {"n_components": 20},
+    "100 components": {"n_components": 100},
+    "KL weight 0.1": {"kl_weight": 0.1},
+    "KL weight 0.25": {"kl_weight": 0.25},
+    "KL weight 0.5": {"kl_weight": 0.5},
+    "KL weight 2": {"kl_weight": 2.0},
     "no propagation": {"propagation_alpha": 0.0},
 }
 
