@@ -11,6 +11,7 @@ from vaesvm import VAETransformer, suggest_labels
 from vaesvm._options import (
     AUGMENT_MIN_ROWS,
     AUTO_EPOCHS,
+    AUTO_KL_WEIGHT,
     AUTO_LABEL_WEIGHT,
     AUTO_PROPAGATION_ALPHA,
     RULE_TEXTS,
@@ -22,6 +23,7 @@ from vaesvm._options import (
     resolve_device,
     resolve_encoder,
     resolve_image_shape,
+    resolve_kl_weight,
     resolve_label_weight,
     resolve_max_epochs,
     resolve_options,
@@ -37,6 +39,16 @@ def test_auto_label_weight_grows_with_the_labels():
     np.testing.assert_allclose(got, [0.3, 2 / 3, 4.0, 20 / 3, 10.0, 10.0, 10.0])
     assert resolve_label_weight(2.5, 100) == 2.5
     assert resolve_label_weight("auto", 0) == resolve_label_weight(2.5, 0) == 0.0
+
+
+def test_auto_kl_weight_is_lighter_where_labels_shape_the_codes():
+    assert resolve_kl_weight("auto", resolve_label_weight("auto", 100)) == 0.25
+    assert resolve_kl_weight("auto", resolve_label_weight("auto", 3000)) == 0.25
+    assert resolve_kl_weight("auto", 0.0) == 1.0  # the plain VAE: the ELBO itself
+    assert resolve_kl_weight(0.5, 0.0) == resolve_kl_weight(0.5, 2.0) == 0.5
+    assert AUTO_KL_WEIGHT == {"labeled": 0.25, "unlabeled": 1.0}
+    assert RULE_TEXTS["kl_rule"].startswith("0.25 when labels shape the codes")
+    assert "1 (the evidence lower bound) otherwise" in RULE_TEXTS["kl_rule"]
 
 
 def test_auto_propagation_alpha_falls_with_the_labels():
@@ -136,12 +148,14 @@ def test_resolve_options_is_one_frozen_record():
     vae = VAETransformer(n_neighbors=500, random_state=0)
     opts = resolve_options(vae, _data(images, y))
     assert opts == FitOptions(device=resolve_device("auto"), hidden_layer_sizes=(600, 600),
-                              label_weight=pytest.approx(2 / 3), augmentation=opts.augmentation,
+                              label_weight=pytest.approx(2 / 3), kl_weight=0.25,
+                              augmentation=opts.augmentation,
                               encoder="conv", image_shape=(1, 28, 28), propagation_alpha=0.9,
                               n_neighbors=300, max_epochs=250,
                               precision=resolve_precision("auto", resolve_device("auto")),
                               seed=opts.seed)
     assert opts.augmentation == "none"  # 300 rows: too few to augment
+    assert resolve_options(vae, _data(images)).kl_weight == 1.0  # no labels: the ELBO's
     # 300 rows are 2 batches of 256: 250 epochs make the rule's 500 optimizer steps
     assert opts.seed == resolve_options(vae, _data(images, y)).seed
     with pytest.raises(dataclasses.FrozenInstanceError):

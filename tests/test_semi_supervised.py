@@ -195,3 +195,18 @@ def test_auto_label_weight_is_the_resolved_number(blobs, fast_params):
     assert same.label_weight_ == 0.3
     assert VAETransformer(**fast_params).fit(X).label_weight_ == 0.0
     assert VAETransformer(label_weight=0, **fast_params).fit(X, y).label_weight_ == 0.0
+
+
+def test_auto_kl_weight_is_the_resolved_number(blobs, fast_params):
+    X, y = blobs
+    auto = VAETransformer(**fast_params).fit(X, y)
+    assert auto.kl_weight_ == 0.25 and auto.history_[-1]["kl_weight"] == 0.25
+    same = VAETransformer(kl_weight=0.25, **fast_params).fit(X, y)
+    np.testing.assert_array_equal(auto.transform(X), same.transform(X))
+    assert same.kl_weight_ == 0.25
+    # without labels, or with label_weight=0, the plain VAE keeps the ELBO's weight
+    plain = VAETransformer(**fast_params).fit(X)
+    assert plain.kl_weight_ == 1.0 and plain.history_[-1]["kl_weight"] == 1.0
+    assert VAETransformer(label_weight=0, **fast_params).fit(X, y).kl_weight_ == 1.0
+    np.testing.assert_array_equal(
+        plain.transform(X), VAETransformer(kl_weight=1.0, **fast_params).fit(X).transform(X))

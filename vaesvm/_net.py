@@ -355,7 +355,7 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
     elif isinstance(augment, str):
         augment = ImageAugment(options.image_shape, flip=augment == "shift_flip",
                                max_shift=max_shift(options.image_shape))
-    callbacks = [("kl_warmup", KLWarmup(p["kl_weight"], p["kl_warmup_epochs"])),
+    callbacks = [("kl_warmup", KLWarmup(options.kl_weight, p["kl_warmup_epochs"])),
                  ("divergence_guard", DivergenceGuard(divergence_advice(p))),
                  ("epoch_reporter", EpochReporter())]
     if n_classes:
@@ -376,7 +376,7 @@ def build_net(params: Mapping, options, n_features: int, n_classes: int) -> VAEN
         module__image_shape=options.image_shape if options.encoder == "conv" else None,
         module__generator=torch.Generator().manual_seed(options.seed),
         criterion=ELBOLoss,
-        criterion__kl_weight=p["kl_weight"],
+        criterion__kl_weight=options.kl_weight,
         criterion__label_weight=options.label_weight,
         optimizer=torch.optim.Adam,
         optimizer__fused=has_fused_adam(options.device),

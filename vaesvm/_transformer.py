@@ -83,8 +83,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         scale: standardize them first (``StandardScaler`` before the VAE in a
         Pipeline). ``fit`` warns when the training data have |gaussian_scale_rule|:
         on such features the VAE learns little.
-    kl_weight : float, default=1.0
-        Final weight (beta) of the KL term of the loss.
+    kl_weight : float or "auto", default="auto"
+        Final weight (beta) of the KL term of the loss. ``"auto"``: |kl_rule|.
+        A weight under 1 leaves more of each image in its code, which the
+        classifier on the codes gains from, at the cost of a looser ELBO
+        (``score`` always counts the KL term in full). The value used is in
+        ``kl_weight_``.
     kl_warmup_epochs : int, default=10
         The KL weight rises linearly from 0 to ``kl_weight`` over this many
         epochs (KL warm-up); 0 disables the warm-up. A warm-up longer than
@@ -219,6 +223,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     label_weight_ : float
         The weight of the classification term used in training (0.0 without
         labels).
+    kl_weight_ : float
+        The final weight of the KL term used in training.
     n_iter_ : int
         Number of epochs run.
     n_components_ : int
@@ -279,7 +285,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "kl_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "labeled_batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -308,7 +314,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         activation: str = "softplus",
         batch_norm: bool = True,
         likelihood: str = "bernoulli",
-        kl_weight: float = 1.0,
+        kl_weight: float | str = "auto",
         kl_warmup_epochs: int = 10,
         label_weight: float | str = "auto",
         labeled_batch_size: int = 64,
@@ -456,7 +462,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         data = check_training_data(self, X, y, X_unlabeled)
         options = resolve_options(self, data)
-        warn_ineffective_settings(self, data, options.max_epochs)
+        warn_ineffective_settings(self, data, options)
         if callable(options.augmentation):
             sample = as_tensor(data.X[:CHECK_ROWS], options.device)
             check_augmentation(options.augmentation, sample)
@@ -496,6 +502,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.classes_ = data.classes
         self.n_labeled_ = data.n_labeled
         self.label_weight_ = options.label_weight
+        self.kl_weight_ = options.kl_weight
         self.image_shape_ = options.image_shape
         self.augmentation_ = options.augmentation
         self.precision_ = options.precision

@@ -324,10 +324,10 @@ def far_from_unit_scale(X: np.ndarray) -> tuple[int, int, float, float]:
     return int(np.sum(excess > 1)), worst, float(mean[worst]), float(std[worst])
 
 
-def warn_ineffective_settings(estimator, data: TrainingData, max_epochs: int) -> None:
+def warn_ineffective_settings(estimator, data: TrainingData, options) -> None:
     """Warn, before training, about settings that cannot do what they ask for.
 
-    - ``kl_warmup_epochs`` > ``max_epochs`` (with ``kl_weight`` > 0): the KL
+    - ``kl_warmup_epochs`` > ``max_epochs`` (with a KL weight > 0): the KL
       weight never reaches ``kl_weight``; with ``max_epochs=1`` it stays 0.
     - a number ``label_weight`` > 0 but no labeled rows: the plain VAE is trained.
     - ``likelihood="gaussian"`` with features far from unit scale
@@ -339,20 +339,21 @@ def warn_ineffective_settings(estimator, data: TrainingData, max_epochs: int) ->
         Its parameters are read, never changed.
     data : TrainingData
         The validated training set.
-    max_epochs : int
-        The epochs ``fit`` will train (``max_epochs="auto"`` resolved).
+    options : FitOptions
+        The resolved options ``fit`` will train with (epochs, KL weight).
     """
-    e, epochs = estimator, max_epochs
-    if e.kl_weight > 0 and e.kl_warmup_epochs > epochs:
-        last = e.kl_weight * (epochs - 1) / e.kl_warmup_epochs
+    e, epochs, kl_weight = estimator, options.max_epochs, options.kl_weight
+    if kl_weight > 0 and e.kl_warmup_epochs > epochs:
+        last = kl_weight * (epochs - 1) / e.kl_warmup_epochs
         third = epochs // 3
         fix = (f"e.g. kl_warmup_epochs={third}, a third of training as in the defaults"
                if third else "kl_warmup_epochs=0: no warm-up")
         said = f"{epochs}" if e.max_epochs != "auto" else f"'auto' ({epochs} here)"
+        weight = f"{kl_weight:g}" if e.kl_weight != "auto" else f"'auto' ({kl_weight:g} here)"
         warnings.warn(
             f"kl_warmup_epochs={e.kl_warmup_epochs} is longer than max_epochs="
             f"{said}: the KL weight rises from 0 by kl_weight/{e.kl_warmup_epochs} "
-            f"per epoch and is only {last:.3g} (not kl_weight={e.kl_weight:g}) in the last "
+            f"per epoch and is only {last:.3g} (not kl_weight={weight}) in the last "
             "epoch, so the codes are hardly regularized (with max_epochs=1 the VAE trains "
             f"as a plain autoencoder). Set kl_warmup_epochs to at most max_epochs ({fix}) "
             "or raise max_epochs.", UserWarning, stacklevel=user_stacklevel())

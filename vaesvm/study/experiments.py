@@ -307,9 +307,10 @@ ABLATIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
                     ("0.99", {"propagation_alpha": 0.99}),
                     ("30 neighbours", {"n_neighbors": 30})],
     "encoder": [("conv (auto)", {}), ("mlp", {"encoder": "mlp"})],
-    "kl_weight": [("0.1", {"kl_weight": 0.1}), ("0.5", {"kl_weight": 0.5}),
-                  ("1", {}), ("2", {"kl_weight": 2.0}),
-                  ("1, no warm-up", {"kl_warmup_epochs": 0})],
+    "kl_weight": [(f"auto ({RULE_TEXTS['kl_rule']})", {}), ("0.1", {"kl_weight": 0.1}),
+                  ("0.25", {"kl_weight": 0.25}), ("0.5", {"kl_weight": 0.5}),
+                  ("1", {"kl_weight": 1.0}), ("2", {"kl_weight": 2.0}),
+                  ("auto, no warm-up", {"kl_warmup_epochs": 0})],
     "batch_norm": [("on", {}), ("off", {"batch_norm": False})],
     "activation": [(a, {"activation": a}) for a in
                    ("softplus", "relu", "elu", "leaky_relu", "tanh")],
