@@ -183,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--methods", nargs="+", choices=list(STUDY_METHODS), default=None,
                        metavar="METHOD",
                        help="rows to run, quoted: " + "; ".join(f"'{m}'" for m in STUDY_METHODS)
-                       + " (default: all, the LabelSpreading and SelfTraining peers on the "
-                       "other image sets only)")
+                       + " (default: all on the other image sets; on fashion-mnist all but "
+                       "the suggested-labels, transductive, LabelSpreading and SelfTraining "
+                       "rows)")
     ablate = sub.add_parser("ablate", help="vary one VAE setting at a time",
                             description="VAE + SVC accuracy and test ELBO for the "
                             "semi-supervised terms, KL weight, batch norm, activation "
