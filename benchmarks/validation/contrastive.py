@@ -18,18 +18,15 @@ count in ``docs/results/validation/contrastive.jsonl``.
 """
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import labeled_subset, record
 from sklearn.svm import SVC
-
-from pathlib import Path
-
-from _common import record
 from speed_levers import load
 
-from vaesvm import make_semi_supervised_split
 from vaesvm._model import make_conv_encoder
 from vaesvm._propagation import EmbeddingPropagation
 from vaesvm.study.experiments import validation_split
@@ -37,7 +34,7 @@ from vaesvm.study.experiments import validation_split
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "validation" / "contrastive.jsonl"
 
 
-def crop_flip(x, side, gen, scale=(0.5, 1.0), shift=True):
+def crop_flip(x, side, gen, scale=(0.5, 1.0)):
     """Random resized crop (area in scale, aspect 3/4..4/3) + flip via affine_grid."""
     n = len(x)
     img = x.reshape(n, 1, side, side)
@@ -138,7 +135,7 @@ def main():
     for n in a.labels:
         raw, pr = [], []
         for seed in range(a.seeds):
-            lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
+            lab = labeled_subset(y, pool, n, seed)
             raw.append(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))
             pr.append(SVC().fit(P[lab], y[lab]).score(P[val], y[val]))
         row = {"tag": a.tag, "args": vars(a), "labels": n, "raw": raw, "propagated": pr,
