@@ -19,7 +19,6 @@ from vaesvm.study.report import accuracies_by_method, mean_std
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-RESULTS = ROOT / "docs" / "results" / "study" / "results.json"
 COMMAND = "vaesvm study --out docs/results/study"
 
 #: README row label -> the study's method name in results.json.
@@ -30,6 +29,17 @@ HEADLINE_ROWS = {
     "logistic regression on pixels, labeled only": "LogReg (pixels)",
 }
 REFERENCE_ROW = "reference study (VAE + RBF SVM, published)"
+
+
+def committed_run(folder: str) -> tuple[dict, str]:
+    """A finished study run's ``results.json`` under ``docs/results/``, and its command.
+
+    The command is the one printed next to the figures: ``--overwrite`` only lets a
+    rerun replace the committed folder, so it is dropped.
+    """
+    results = json.loads((ROOT / "docs" / "results" / folder / "results.json").read_text())
+    assert results["finished"]
+    return results, results["command"].replace(" --overwrite", "")
 
 
 def section(title: str) -> str:
@@ -52,9 +62,8 @@ def table_rows(text: str) -> dict[str, list[str]]:
 
 
 def test_headline_table_matches_the_results_json():
-    results = json.loads(RESULTS.read_text())
-    # --overwrite only lets a rerun replace the committed folder
-    assert results["finished"] and results["command"].replace(" --overwrite", "") == COMMAND
+    results, command = committed_run("study")
+    assert command == COMMAND
     text = section("Results")
     assert f"`{COMMAND}`" in text  # the command that reproduces it, next to the table
     rows = table_rows(text)
@@ -80,9 +89,8 @@ def test_readme_suggested_labels_figure_matches_its_json():
     command = "vaesvm study --methods 'SS-VAE + SVC, suggested labels' " \
         "--out docs/results/study_suggested"
     assert f"```bash\n{command}\n```" in text  # the figure's command, next to it
-    results = json.loads((ROOT / "docs" / "results" / "study_suggested" / "results.json")
-                         .read_text())
-    assert results["finished"] and results["command"].replace(" --overwrite", "") == command
+    results, run_command = committed_run("study_suggested")
+    assert run_command == command
     accuracy = accuracies_by_method(results["cells"])["SS-VAE + SVC, suggested labels"][100]
     assert len(accuracy) == 3
     assert "100 suggested labels" in text and f"{mean_std(accuracy)} %" in text
@@ -145,11 +153,9 @@ def test_results_page_other_image_sets_match_their_json():
     for row, method in OTHER_ROWS.items():
         expected[row] = []
         for folder, n in OTHER_SETS.values():
-            results = json.loads((ROOT / "docs" / "results" / folder / "results.json")
-                                 .read_text())
-            assert results["finished"]
-            assert f"vaesvm study {results['command'].split('vaesvm study ', 1)[1]}" \
-                .replace(" --overwrite", "") in text  # its command is on the page
+            results, command = committed_run(folder)
+            # its command is on the page
+            assert f"vaesvm study {command.split('vaesvm study ', 1)[1]}" in text
             expected[row].append(mean_std(accuracies_by_method(results["cells"])[method][n]))
     assert rows == expected
 
@@ -180,10 +186,7 @@ def test_results_page_suggested_labels_match_their_json():
         expected[row] = []
         for folders in SUGGESTED_COLUMNS.values():
             folder, n = folders[which], folders[2]
-            results = json.loads((ROOT / "docs" / "results" / folder / "results.json")
-                                 .read_text())
-            assert results["finished"]
-            command = results["command"].replace(" --overwrite", "")
+            results, command = committed_run(folder)
             assert command in page  # every run's command is on the page
             expected[row].append(mean_std(accuracies_by_method(results["cells"])[method][n]))
     assert rows == expected
@@ -209,9 +212,8 @@ def test_results_page_fashion_mnist_peers_match_their_json():
     assert rows.pop("method") == [f"{n} labels" for n in (100, 600, 1000, 3000)]
     expected = {}
     for row, (folder, method) in PEER_ROWS.items():
-        results = json.loads((ROOT / "docs" / "results" / folder / "results.json").read_text())
-        assert results["finished"]
-        assert results["command"].replace(" --overwrite", "") in page  # its command is there
+        results, command = committed_run(folder)
+        assert command in page  # its command is there
         by_n = accuracies_by_method(results["cells"])[method]
         # a label count a run left out is "--"
         expected[row] = [mean_std(by_n[n]) if n in by_n else "--"
