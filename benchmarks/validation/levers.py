@@ -47,6 +47,13 @@
         --propagations "alpha 0.97" "5 neighbours"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "KL 0.25, 50 epochs" "KL 0.25, 200 epochs" "KL 0.25, 20 components"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, label weight 1" "KL 0.25, label weight 2" \
+        "KL 0.25, label weight 4" "KL 0.25, alpha 0.97"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL 0.25, label weight 2" "KL 0.25, label weight 4"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, 60 epochs" "KL 0.25, 100 components"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -166,10 +173,13 @@ for _name, _params in list(SETTINGS.items()):
 SETTINGS.update({
     "KL 0.25, 50 epochs": {"kl_weight": 0.25, "max_epochs": 50},
     "KL 0.25, 200 epochs": {"kl_weight": 0.25, "max_epochs": 200},
+    "KL 0.25, 60 epochs": {"kl_weight": 0.25, "max_epochs": 60},
+    "KL 0.25, 100 components": {"kl_weight": 0.25, "n_components": 100},
     "KL 0.25, 20 components": {"kl_weight": 0.25, "n_components": 20},
     "KL 0.25, alpha 0.97": {"kl_weight": 0.25, "propagation_alpha": 0.97},
     "KL 0.25, label weight 1": {"kl_weight": 0.25, "label_weight": 1.0},
     "KL 0.25, label weight 2": {"kl_weight": 0.25, "label_weight": 2.0},
+    "KL 0.25, label weight 4": {"kl_weight": 0.25, "label_weight": 4.0},
     "KL 0.25, MLP encoder": {"kl_weight": 0.25, "encoder": "mlp"},
     "KL 0.1, 200 epochs": {"kl_weight": 0.1, "max_epochs": 200},
 })

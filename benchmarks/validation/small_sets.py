@@ -1,7 +1,14 @@
 """Inductive cross-validation of VAE settings on small image sets, against LabelSpreading.
 
     python benchmarks/validation/small_sets.py --sets digits --labels 50 100 --subsets 3 \
-        --settings "KL weight 0.25" "KL weight 0.1"
+        --settings "LabelSpreading, pixels" "KL weight 0.25" "KL 0.25, label weight 1" \
+        "KL weight 0.1" "KL 0.25, alpha 0.97"
+    python benchmarks/validation/small_sets.py --sets fashion-mnist-2000 --labels 100 500 \
+        --subsets 3 --settings "LabelSpreading, pixels" "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/small_sets.py --sets digits --labels 50 100 --subsets 3 \
+        --settings "KL 0.25, MLP encoder" "KL 0.25, label weight 2" "KL 0.25, label weight 4"
+    python benchmarks/validation/small_sets.py --sets fashion-mnist-2000 --labels 100 \
+        --subsets 3 --settings "KL 0.25, label weight 2"
     python benchmarks/validation/small_sets.py --summary
 
 ``levers.py`` scores each setting on one fixed validation split: on the 8 x 8
