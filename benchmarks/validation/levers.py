@@ -54,6 +54,10 @@
         --labels 100 --seeds 3 --settings "KL 0.25, label weight 2" "KL 0.25, label weight 4"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, 60 epochs" "KL 0.25, 100 components"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "self-training x10"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "self-training x5" "self-training x10"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -87,10 +91,12 @@ codes propagated otherwise over the same training codes (weight, neighbours,
 steps: :data:`PROPAGATIONS`), and ``--tta`` the codes averaged over each image and
 its four 1-pixel shifts (test-time augmentation, every image alike).
 
-Two settings change training itself: ``"ensemble of K"`` joins the codes of K
-default VAEs (``random_state`` seed, seed + 100, ...) side by side, and
+Three settings change training itself: ``"ensemble of K"`` joins the codes of K
+default VAEs (``random_state`` seed, seed + 100, ...) side by side,
 ``"consistency T xF"`` adds a FixMatch-style term on the classifier head
-(:data:`CONSISTENCY`; only where the images are augmented, so not on the digits).
+(:data:`CONSISTENCY`; only where the images are augmented, so not on the digits),
+and ``"self-training xF"`` fits a second VAE with pseudo-labels from the first
+(:data:`SELF_TRAINING`).
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -199,6 +205,14 @@ CONSISTENCY: dict[str, tuple[float, float]] = {
 #: ...; otherwise the default), joined side by side. name -> number of VAEs.
 ENSEMBLES: dict[str, int] = {"ensemble of 2": 2, "ensemble of 3": 3}
 
+#: Self-training of the VAE: a default VAE (kl_weight 0.25) is fitted, LabelSpreading
+#: on its codes (the study peer's settings) labels the unlabeled pool, and a second
+#: VAE is fitted with the labeled subset plus the pool images LabelSpreading is
+#: surest of, the same number per class, as many as make the labeled rows ``factor``
+#: times the subset; the SVC still learns from the subset's true labels only.
+#: name -> factor.
+SELF_TRAINING: dict[str, int] = {"self-training x5": 5, "self-training x10": 10}
+
 
 class ConsistencyNet(vaesvm._net.VAENet):
     """The library's net with the consistency term of :data:`CONSISTENCY` added."""
@@ -237,12 +251,42 @@ def consistency(setting: str) -> Iterator[None]:
         vaesvm._net.VAENet = saved
 
 
+def pseudo_labels(Z: np.ndarray, y: np.ndarray, lab: np.ndarray, candidates: np.ndarray,
+                  n_per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_per_class`` rows of ``candidates`` per class that LabelSpreading on the
+    codes ``Z`` (trained on ``lab``'s labels) is surest of, and the labels it gives them."""
+    rows = np.concatenate([lab, candidates])
+    y_rows = np.concatenate([y[lab], np.full(len(candidates), -1)])
+    spread = label_spreading(Z, 0).fit(Z[rows], y_rows)
+    P = np.nan_to_num(spread.label_distributions_[len(lab):])
+    picks, labels = [], []
+    for j, c in enumerate(spread.classes_):
+        mine = np.flatnonzero(P.argmax(1) == j)
+        best = mine[np.argsort(-P[mine, j], kind="stable")[:n_per_class]]
+        picks.append(candidates[best])
+        labels.append(np.full(len(best), c))
+    return np.concatenate(picks), np.concatenate(labels)
+
+
 def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
-                rest: np.ndarray) -> tuple[np.ndarray, VAETransformer]:
+                rest: np.ndarray, candidates: np.ndarray | None = None
+                ) -> tuple[np.ndarray, VAETransformer]:
     """Fit ``setting`` as the study's pipeline fits the VAE; the codes of every row of X.
 
-    For an ensemble, the first VAE (the default one at ``seed``) is returned.
+    For an ensemble, the first VAE (the default one at ``seed``) is returned; for
+    self-training (:data:`SELF_TRAINING`) the second, pseudo-labels drawn from
+    ``candidates`` (the unlabeled pool, never the validation images).
     """
+    if setting in SELF_TRAINING:
+        Z, _ = fit_setting("KL weight 0.25", seed, X, y, lab, rest)
+        n_classes = len(np.unique(y[lab]))
+        extra = (SELF_TRAINING[setting] - 1) * len(lab) // n_classes
+        picks, picked = pseudo_labels(Z, y, lab, candidates, extra)
+        vae = VAETransformer(random_state=seed, kl_weight=0.25)
+        vae.fit(X[np.concatenate([lab, picks])], np.concatenate([y[lab], picked]),
+                X_unlabeled=X[np.setdiff1d(rest, picks)])
+        vae.pseudo_precision_ = float((y[picks] == picked).mean())
+        return vae.transform(X), vae
     if setting in ENSEMBLES:
         fitted = [fit_setting("default", seed + 100 * j, X, y, lab, rest)
                   for j in range(ENSEMBLES[setting])]
@@ -419,7 +463,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
             rest = np.setdiff1d(np.arange(len(X)), lab)
             for setting in settings:
                 start = time.perf_counter()
-                Z, vae = fit_setting(setting, seed, X, y, lab, rest)
+                Z, vae = fit_setting(setting, seed, X, y, lab, rest,
+                                     np.setdiff1d(pool, lab))
                 seconds = time.perf_counter() - start
                 codes = {setting: Z}
                 if setting in ENSEMBLES:  # its first member is the default
@@ -430,6 +475,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes.update({f"{setting}, {g}": Z for g, Z in other_graphs.items()})
                 if setting in CONSISTENCY:
                     extra["consistency_kept"] = consistency_kept(vae)
+                if setting in SELF_TRAINING:
+                    extra["pseudo_label_precision"] = vae.pseudo_precision_
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
@@ -480,7 +527,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--seeds", type=int, default=3, help="labeled subsets 0..N-1")
     parser.add_argument("--settings", nargs="+", default=["default"],
-                        choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES])
+                        choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES, *SELF_TRAINING])
     parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
                         help="other propagations over each setting's training codes")
     parser.add_argument("--tta", action="store_true",
