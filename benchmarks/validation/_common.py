@@ -68,3 +68,10 @@ def read_jsonl(path) -> list[dict]:
     """The rows of the JSON-lines file ``path``."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def print_cell(key: tuple, acc: np.ndarray) -> None:
+    """Print one table cell: its ``key``, then the accuracies ``acc`` (%, one per labeled
+    subset) as mean +- std and one by one."""
+    print(*key, f"{acc.mean():.2f} +- {acc.std():.2f}", "/".join(f"{a:.2f}" for a in acc),
+          sep=" | ")

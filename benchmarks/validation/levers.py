@@ -128,7 +128,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import read_jsonl, record
+from _common import print_cell, read_jsonl, record
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -516,9 +516,7 @@ def summary() -> None:
     for r in read_jsonl(OUT):
         cells[(r["set"], r["labels"], r["setting"], r["head"])][r["seed"]] = r["val_accuracy"]
     for key in sorted(cells):
-        acc = 100 * np.array([cells[key][s] for s in sorted(cells[key])])
-        print(*key, f"{acc.mean():.2f} +- {acc.std():.2f}",
-              "/".join(f"{a:.2f}" for a in acc), sep=" | ")
+        print_cell(key, 100 * np.array([cells[key][s] for s in sorted(cells[key])]))
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import read_jsonl, record
+from _common import print_cell, read_jsonl, record
 from levers import SETTINGS
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
@@ -95,9 +95,7 @@ def summary(path: Path = OUT) -> None:
         cell[0] += r["val_accuracy"] * r["n_val"]
         cell[1] += r["n_val"]
     for key in sorted(hits):
-        acc = 100 * np.array([h / n for _, (h, n) in sorted(hits[key].items())])
-        print(*key, f"{acc.mean():.2f} +- {acc.std():.2f}",
-              "/".join(f"{a:.2f}" for a in acc), sep=" | ")
+        print_cell(key, 100 * np.array([h / n for _, (h, n) in sorted(hits[key].items())]))
 
 
 def main() -> None:
