@@ -56,6 +56,8 @@
         --settings "KL 0.25, 60 epochs" "KL 0.25, 100 components"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "self-training x10"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, labeled batch 32" "KL 0.25, labeled batch 128"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "self-training x5" "self-training x10"
     python benchmarks/validation/levers.py --summary
@@ -181,6 +183,8 @@ SETTINGS.update({
     "KL 0.25, 200 epochs": {"kl_weight": 0.25, "max_epochs": 200},
     "KL 0.25, 60 epochs": {"kl_weight": 0.25, "max_epochs": 60},
     "KL 0.25, 100 components": {"kl_weight": 0.25, "n_components": 100},
+    "KL 0.25, labeled batch 32": {"kl_weight": 0.25, "labeled_batch_size": 32},
+    "KL 0.25, labeled batch 128": {"kl_weight": 0.25, "labeled_batch_size": 128},
     "KL 0.25, 20 components": {"kl_weight": 0.25, "n_components": 20},
     "KL 0.25, alpha 0.97": {"kl_weight": 0.25, "propagation_alpha": 0.97},
     "KL 0.25, label weight 1": {"kl_weight": 0.25, "label_weight": 1.0},
