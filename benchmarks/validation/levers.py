@@ -58,6 +58,8 @@
         --settings "self-training x10"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, labeled batch 32" "KL 0.25, labeled batch 128"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, no KL warm-up" "KL 0.25, learning rate 0.002"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "self-training x5" "self-training x10"
     python benchmarks/validation/levers.py --summary
@@ -185,6 +187,8 @@ SETTINGS.update({
     "KL 0.25, 100 components": {"kl_weight": 0.25, "n_components": 100},
     "KL 0.25, labeled batch 32": {"kl_weight": 0.25, "labeled_batch_size": 32},
     "KL 0.25, labeled batch 128": {"kl_weight": 0.25, "labeled_batch_size": 128},
+    "KL 0.25, no KL warm-up": {"kl_weight": 0.25, "kl_warmup_epochs": 0},
+    "KL 0.25, learning rate 0.002": {"kl_weight": 0.25, "learning_rate": 0.002},
     "KL 0.25, 20 components": {"kl_weight": 0.25, "n_components": 20},
     "KL 0.25, alpha 0.97": {"kl_weight": 0.25, "propagation_alpha": 0.97},
     "KL 0.25, label weight 1": {"kl_weight": 0.25, "label_weight": 1.0},
