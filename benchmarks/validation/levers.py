@@ -278,31 +278,35 @@ def pseudo_labels(Z: np.ndarray, y: np.ndarray, lab: np.ndarray, candidates: np.
     return np.concatenate(picks), np.concatenate(labels)
 
 
-def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
-                rest: np.ndarray, candidates: np.ndarray | None = None
-                ) -> tuple[np.ndarray, VAETransformer]:
-    """Fit ``setting`` as the study's pipeline fits the VAE; the codes of every row of X.
+def self_trained(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
+                 rest: np.ndarray, candidates: np.ndarray
+                 ) -> tuple[np.ndarray, VAETransformer, float]:
+    """Self-training (:data:`SELF_TRAINING`): the second VAE's codes of every row of X,
+    that VAE, and the share of its pseudo-labels that are right. Pseudo-labels are drawn
+    from ``candidates`` (the unlabeled pool, never the validation images)."""
+    first, _ = fit_setting("KL weight 0.25", seed, X, y, lab, rest)
+    n_classes = len(np.unique(y[lab]))
+    extra = (SELF_TRAINING[setting] - 1) * len(lab) // n_classes
+    picks, picked = pseudo_labels(first, y, lab, candidates, extra)
+    vae = VAETransformer(random_state=seed, **SETTINGS["KL weight 0.25"])
+    vae.fit(X[np.concatenate([lab, picks])], np.concatenate([y[lab], picked]),
+            X_unlabeled=X[np.setdiff1d(rest, picks)])
+    return vae.transform(X), vae, float((y[picks] == picked).mean())
 
-    For an ensemble, the first VAE (the default one at ``seed``) is returned; for
-    self-training (:data:`SELF_TRAINING`) the second, pseudo-labels drawn from
-    ``candidates`` (the unlabeled pool, never the validation images).
+
+def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
+                rest: np.ndarray) -> tuple[np.ndarray, VAETransformer]:
+    """Fit ``setting`` as the study's pipeline fits the VAE on the rows ``lab`` (with
+    their labels) and ``rest`` (unlabeled); the codes of every row of X.
+
+    For an ensemble, the first VAE (the default one at ``seed``) is returned.
     """
-    if setting in SELF_TRAINING:
-        Z, _ = fit_setting("KL weight 0.25", seed, X, y, lab, rest)
-        n_classes = len(np.unique(y[lab]))
-        extra = (SELF_TRAINING[setting] - 1) * len(lab) // n_classes
-        picks, picked = pseudo_labels(Z, y, lab, candidates, extra)
-        vae = VAETransformer(random_state=seed, kl_weight=0.25)
-        vae.fit(X[np.concatenate([lab, picks])], np.concatenate([y[lab], picked]),
-                X_unlabeled=X[np.setdiff1d(rest, picks)])
-        vae.pseudo_precision_ = float((y[picks] == picked).mean())
-        return vae.transform(X), vae
     if setting in ENSEMBLES:
         fitted = [fit_setting("default", seed + 100 * j, X, y, lab, rest)
                   for j in range(ENSEMBLES[setting])]
         return np.hstack([Z for Z, _ in fitted]), fitted[0][1]
     params = SETTINGS.get(setting, {})
-    params = params(len(X)) if callable(params) else params
+    params = params(len(lab) + len(rest)) if callable(params) else params  # training rows
     with consistency(setting) if setting in CONSISTENCY else contextlib.nullcontext():
         vae = VAETransformer(random_state=seed, **params)
         vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
@@ -473,20 +477,21 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
             rest = np.setdiff1d(np.arange(len(X)), lab)
             for setting in settings:
                 start = time.perf_counter()
-                Z, vae = fit_setting(setting, seed, X, y, lab, rest,
-                                     np.setdiff1d(pool, lab))
+                extra = {}
+                if setting in SELF_TRAINING:
+                    Z, vae, extra["pseudo_label_precision"] = self_trained(
+                        setting, seed, X, y, lab, rest, np.setdiff1d(pool, lab))
+                else:
+                    Z, vae = fit_setting(setting, seed, X, y, lab, rest)
                 seconds = time.perf_counter() - start
                 codes = {setting: Z}
                 if setting in ENSEMBLES:  # its first member is the default
                     codes["default"] = Z[:, :vae.n_components]
-                extra = {}
                 if pixel_graph and vae.propagation_ is not None:
                     other_graphs, extra = graph_scores(vae, X, y, lab)
                     codes.update({f"{setting}, {g}": Z for g, Z in other_graphs.items()})
                 if setting in CONSISTENCY:
                     extra["consistency_kept"] = consistency_kept(vae)
-                if setting in SELF_TRAINING:
-                    extra["pseudo_label_precision"] = vae.pseudo_precision_
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if propagations and vae.propagation_ is not None:
