@@ -62,6 +62,12 @@
         --settings "KL 0.25, no KL warm-up" "KL 0.25, learning rate 0.002"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "self-training x5" "self-training x10"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "conv decoder" "conv decoder, lean" "encoder 16-32-32" "encoder 32-64"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "mixture prior"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "labeled mixup" "label smoothing 0.1"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -100,7 +106,9 @@ default VAEs (``random_state`` seed, seed + 100, ...) side by side,
 ``"consistency T xF"`` adds a FixMatch-style term on the classifier head
 (:data:`CONSISTENCY`; only where the images are augmented, so not on the digits),
 and ``"self-training xF"`` fits a second VAE with pseudo-labels from the first
-(:data:`SELF_TRAINING`).
+(:data:`SELF_TRAINING`). Others change the model or its loss (:data:`ARCHITECTURES`,
+each at ``kl_weight=0.25``): other encoder convolutions, a convolutional decoder, a
+prior with one Gaussian per class, mixup or label smoothing in the labeled term.
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -199,6 +207,247 @@ LIGHTER_KL: dict[str, dict] = {
 }
 SETTINGS.update({f"KL 0.25, {name}": {"kl_weight": 0.25, **params}
                  for name, params in LIGHTER_KL.items()})
+
+#: Other models and losses (kl_weight 0.25 as the rule gives with labels): the encoder's
+#: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
+#: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
+#: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
+#: term. name -> patches of :mod:`vaesvm._model`'s constants and of the module and net
+#: classes :func:`vaesvm._net.build_net` builds.
+ARCHITECTURES: dict[str, dict] = {
+    "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
+    "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
+    "conv decoder": {"VAE": "ConvDecoderVAE"},
+    "conv decoder, lean": {"VAE": "LeanConvDecoderVAE"},
+    "mixture prior": {"VAE": "MixturePriorVAE", "VAENet": "MixturePriorNet"},
+    "labeled mixup": {"VAENet": "MixupNet"},
+    "label smoothing 0.1": {"VAENet": "SmoothedLabelsNet"},
+    "weight averaging 0.995": {"VAENet": "AveragedNet995"},
+    "weight averaging 0.998": {"VAENet": "AveragedNet998"},
+}
+
+
+class ConvDecoderVAE(vaesvm._model.VAE):
+    """The library's VAE with the encoder's convolutions mirrored in the decoder.
+
+    ``z -> dense widths reversed -> channels x (side / 4)^2 -> 3x3 stride-2 transposed
+    convolutions back through the encoder's channels to the image``, each but the last
+    followed by batch normalization and the activation; the last gives the logits.
+    """
+
+    lean = False  # True: no dense hidden layer, z -> channels x (side / 4)^2 directly
+
+    def _build(self, n_features, n_components, hidden_layer_sizes, activation, batch_norm,
+               likelihood, n_classes, encoder, image_shape) -> None:
+        super()._build(n_features, n_components, hidden_layer_sizes, activation, batch_norm,
+                       likelihood, n_classes, encoder, image_shape)
+        if encoder != "conv":
+            return
+        channels = vaesvm._model.CONV_CHANNELS
+        c_in, h, w = (1, *image_shape) if len(image_shape) == 2 else image_shape
+        sides = [(h, w)]
+        for _ in channels:
+            sides.append(((sides[-1][0] + 1) // 2, (sides[-1][1] + 1) // 2))
+        act = vaesvm._model.ACTIVATIONS[activation]
+        dense = [] if self.lean else [int(s) for s in reversed(hidden_layer_sizes[1:])]
+        sizes = [n_components, *dense, channels[-1] * sides[-1][0] * sides[-1][1]]
+        layers = [*vaesvm._model.make_mlp(sizes, activation, batch_norm),
+                  torch.nn.Unflatten(1, (channels[-1], *sides[-1]))]
+        outs = [*reversed(channels[:-1]), c_in]
+        for i, (c_out, (th, tw)) in enumerate(zip(outs, reversed(sides[:-1]))):
+            ih, iw = sides[len(channels) - i]
+            conv = torch.nn.ConvTranspose2d(
+                channels[len(channels) - 1 - i], c_out, 3, stride=2, padding=1,
+                output_padding=(th - (2 * ih - 1), tw - (2 * iw - 1)))
+            if i == len(outs) - 1:
+                self.output = torch.nn.Sequential(conv, torch.nn.Flatten())
+            else:
+                layers += [conv, torch.nn.BatchNorm2d(c_out) if batch_norm else
+                           torch.nn.Identity(), act()]
+        self.decoder = torch.nn.Sequential(*layers)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None) -> None:
+        super().reset_parameters(generator)
+        for m in self.modules():  # PyTorch's default init, as for Conv2d
+            if isinstance(m, torch.nn.ConvTranspose2d):
+                torch.nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(m.weight)
+                torch.nn.init.uniform_(m.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in),
+                                       generator=generator)
+
+
+class LeanConvDecoderVAE(ConvDecoderVAE):
+    """:class:`ConvDecoderVAE` without the dense hidden layer."""
+
+    lean = True
+
+
+def record_terms(net: vaesvm._net.VAENet, reconstruction: torch.Tensor, kl: torch.Tensor,
+                 classification: torch.Tensor) -> None:
+    """Record a batch's loss terms as :meth:`vaesvm._net.VAENet.get_loss` does."""
+    values = torch.stack([reconstruction.mean(), kl.mean(), classification.detach()]).tolist()
+    for key, value in zip(("reconstruction", "kl", "classification"), values):
+        net.history.record_batch(f"train_{key}", value)
+
+
+class MixturePriorVAE(vaesvm._model.VAE):
+    """The library's VAE with one learned prior mean per class, N(m_c, I) (all 0 at first)."""
+
+    def _build(self, *args) -> None:
+        super()._build(*args)
+        self.class_means = torch.nn.Parameter(torch.zeros(self.n_classes, self.n_components))
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None) -> None:
+        super().reset_parameters(generator)
+        self.class_means.zero_()
+
+
+class MixturePriorNet(vaesvm._net.VAENet):
+    """The KL term against a mixture prior, one Gaussian per class (a Gaussian-mixture VAE).
+
+    A labeled row's KL term is KL(q(z | x) || N(m_y, I)); an unlabeled row's is the bound
+    sum_c q(c | x) KL(q(z | x) || N(m_c, I)) + KL(q(c | x) || uniform), with q(c | x) the
+    classifier head's softmax on the latent mean; both weighted by ``kl_weight``.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if y_true is None or self.module_.n_classes == 0:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        target = X["target"] if isinstance(X, Mapping) else X
+        reconstruction, kl = self.module_.elbo_terms(target, y_pred)
+        mu = y_pred[1].float()
+        m = self.module_.class_means
+        logits = self.module_.classify(y_pred[1]).float()
+        # KL(q || N(m_c, I)) = KL(q || N(0, I)) + |m_c|^2 / 2 - mu . m_c, for every c
+        shift = 0.5 * m.pow(2).sum(1) - mu @ m.T
+        labeled = y_true != -1
+        q = torch.softmax(logits, 1)
+        log_q = torch.log_softmax(logits, 1)
+        unlabeled_extra = (q * (shift + log_q + math.log(m.shape[0]))).sum(1)
+        labeled_extra = shift.gather(1, y_true.clamp(min=0)[:, None])[:, 0]
+        kl = kl.float() + torch.where(labeled, labeled_extra, unlabeled_extra)
+        classification = torch.nn.functional.cross_entropy(logits, y_true, ignore_index=-1)
+        loss = self.criterion_(reconstruction, kl, classification)
+        if training:
+            record_terms(self, reconstruction, kl, classification)
+        return loss
+
+
+class MixupNet(vaesvm._net.VAENet):
+    """The labeled term on mixed images too (input mixup, Zhang et al., 2018, as in MixMatch).
+
+    The labeled rows of a batch (their augmented images) are mixed with a shuffle of
+    themselves, ``lam * x_i + (1 - lam) * x_j`` with ``lam = max(l, 1 - l)``, ``l ~
+    Beta(0.75, 0.75)``, one draw per row; the head's cross-entropy against the mixed
+    one-hot labels is added to the labeled term at the same weight.
+    """
+
+    def initialize(self):
+        super().initialize()
+        self.mixup_generator_ = torch.Generator().manual_seed(0)
+        return self
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if not (training and y_true is not None and self.module_.n_classes > 0):
+            return loss
+        labeled = torch.nonzero(y_true != -1)[:, 0]
+        if len(labeled) < 2:
+            return loss
+        x = (X["X"] if isinstance(X, Mapping) else X)[labeled]
+        g = self.mixup_generator_
+        beta = torch.distributions.Beta(0.75, 0.75)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=g)))
+            lam = beta.sample((len(labeled),))
+        lam = torch.maximum(lam, 1 - lam)
+        perm = torch.randperm(len(labeled), generator=g)
+        mixed = lam[:, None] * x + (1 - lam[:, None]) * x[perm]
+        onehot = torch.nn.functional.one_hot(y_true[labeled], self.module_.n_classes).float()
+        target = lam[:, None] * onehot + (1 - lam[:, None]) * onehot[perm]
+        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16"
+                    else contextlib.nullcontext())
+        with autocast:
+            logits = self.module_.classify(self.module_.encode(mixed)[0])
+        term = torch.nn.functional.cross_entropy(logits.float(), target)
+        return loss + self.criterion_.label_weight * term
+
+
+class SmoothedLabelsNet(vaesvm._net.VAENet):
+    """The labeled term with label smoothing 0.1 (Szegedy et al., 2016)."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if y_true is None or self.module_.n_classes == 0:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        target = X["target"] if isinstance(X, Mapping) else X
+        reconstruction, kl = self.module_.elbo_terms(target, y_pred)
+        classification = torch.nn.functional.cross_entropy(
+            self.module_.classify(y_pred[1]), y_true, ignore_index=-1, label_smoothing=0.1)
+        if training:
+            record_terms(self, reconstruction, kl, classification)
+        return self.criterion_(reconstruction, kl, classification)
+
+
+class AveragedNet(vaesvm._net.VAENet):
+    """The model's weights (and batch-norm statistics) averaged over training steps.
+
+    After every training batch ``avg <- decay * avg + (1 - decay) * weights`` (an
+    exponential moving average, as in mean teacher, Tarvainen & Valpola, 2017); when
+    training ends the average replaces the weights, so the codes come from it.
+    """
+
+    decay = 0.998
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.average_ = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if not training:
+            return
+        with torch.no_grad():
+            for k, v in self.module_.state_dict().items():
+                if v.is_floating_point():
+                    self.average_[k].lerp_(v, 1 - self.decay)
+                else:
+                    self.average_[k].copy_(v)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.module_.load_state_dict(self.average_)
+        del self.average_
+        super().on_train_end(net, X=X, y=y, **kwargs)
+
+
+class AveragedNet995(AveragedNet):
+    decay = 0.995
+
+
+class AveragedNet998(AveragedNet):
+    decay = 0.998
+
+
+@contextlib.contextmanager
+def architecture(setting: str) -> Iterator[None]:
+    """Within: every VAETransformer fit builds the VAE of ``setting`` (:data:`ARCHITECTURES`)."""
+    patches = dict(ARCHITECTURES[setting])
+    for name in ("VAE", "VAENet"):
+        if name in patches:
+            patches[name] = globals()[patches[name]]
+    targets = {"VAE": vaesvm._net, "VAENet": vaesvm._net}
+    saved = {k: getattr(targets.get(k, vaesvm._model), k) for k in patches}
+    for k, v in patches.items():
+        setattr(targets.get(k, vaesvm._model), k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(targets.get(k, vaesvm._model), k, v)
+
+
+SETTINGS.update({name: {"kl_weight": 0.25} for name in ARCHITECTURES})
 
 #: Consistency on the classifier head (FixMatch-style, Sohn et al., 2020): the head's
 #: prediction on the clean image of each unlabeled row of a batch, where its
@@ -307,7 +556,9 @@ def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.n
         return np.hstack([Z for Z, _ in fitted]), fitted[0][1]
     params = SETTINGS.get(setting, {})
     params = params(len(lab) + len(rest)) if callable(params) else params  # training rows
-    with consistency(setting) if setting in CONSISTENCY else contextlib.nullcontext():
+    patch = (consistency(setting) if setting in CONSISTENCY else
+             architecture(setting) if setting in ARCHITECTURES else contextlib.nullcontext())
+    with patch:
         vae = VAETransformer(random_state=seed, **params)
         vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
     return vae.transform(X), vae
