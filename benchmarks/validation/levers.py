@@ -68,6 +68,10 @@
         --settings "mixture prior"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "labeled mixup" "label smoothing 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --head-logits
+    python benchmarks/validation/levers.py --sets digits --labels 50 --seeds 5 \
+        --settings "KL weight 0.25" --head-logits
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -628,6 +632,34 @@ def shifted(X: np.ndarray, side: int, dx: int, dy: int) -> np.ndarray:
     return out.reshape(len(X), -1)
 
 
+#: Scales of the classifier head's logits joined to the codes (``--head-logits``), each
+#: relative to the codes' standard deviation.
+HEAD_LOGIT_SCALES: tuple[float, ...] = (1.0, 3.0, 10.0)
+
+
+def head_logits(vae: VAETransformer, Z: np.ndarray) -> np.ndarray:
+    """The VAE's classifier head on the codes ``Z``. The head is linear, so on propagated
+    codes this is its logits propagated over the graph."""
+    with torch.no_grad():
+        return vae.net_.module_.classify(torch.as_tensor(Z, dtype=torch.float32)).numpy()
+
+
+def head_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray, val: np.ndarray,
+                Z: np.ndarray) -> dict[str, float]:
+    """Validation accuracy of the VAE's own head on the codes ``Z`` and on the latent means."""
+    return {name: float((vae.classes_[head_logits(vae, codes[val]).argmax(1)] == y[val]).mean())
+            for name, codes in (("VAE head", Z), ("VAE head on latent means", vae.encode(X)))}
+
+
+def with_head_logits(vae: VAETransformer, Z: np.ndarray, setting: str) -> dict[str, np.ndarray]:
+    """The codes ``Z`` with the head's logits on them joined as extra columns, at each of
+    :data:`HEAD_LOGIT_SCALES` (label information carried into what the SVC sees)."""
+    logits = head_logits(vae, Z)
+    logits *= Z.std() / logits.std()
+    return {f"{setting}, codes + head logits x{s:g}": np.hstack([Z, s * logits])
+            for s in HEAD_LOGIT_SCALES}
+
+
 def test_time_augmented(vae: VAETransformer, X: np.ndarray) -> np.ndarray:
     """The mean of ``vae.transform`` over ``X`` and its four 1-pixel shifts."""
     side = int(round(np.sqrt(X.shape[1])))
@@ -719,7 +751,7 @@ def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
 
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
-        pixel_graph: bool = False) -> None:
+        pixel_graph: bool = False, head_logits_too: bool = False) -> None:
     X, y = load(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -745,6 +777,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     extra["consistency_kept"] = consistency_kept(vae)
                 if tta:
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
+                if head_logits_too:
+                    codes.update(with_head_logits(vae, Z, setting))
                 if propagations and vae.propagation_ is not None:
                     codes.update({f"{setting}, {p}": propagated(vae, X, *PROPAGATIONS[p])
                                   for p in propagations})
@@ -752,6 +786,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     scores = heads(Z, y, pool, val, lab)
                     if augmented_labels and label == setting and setting not in ENSEMBLES:
                         scores.update(augmented_label_scores(vae, X, y, lab, val, Z))
+                    if head_logits_too and label == setting:
+                        scores.update(head_scores(vae, X, y, val, Z))
                     for head, accuracy in scores.items():
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
@@ -800,6 +836,9 @@ def main() -> None:
                         help="also SVC() on the codes of shifted (and mirrored) labeled images")
     parser.add_argument("--pixel-graph", action="store_true",
                         help="also the codes propagated over the pixels' k-NN graph")
+    parser.add_argument("--head-logits", action="store_true",
+                        help="also the VAE's own head, and SVC() on the codes joined with "
+                             "the head's logits")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -812,7 +851,7 @@ def main() -> None:
         return
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
-            args.augmented_labels, args.pixel_graph)
+            args.augmented_labels, args.pixel_graph, args.head_logits)
 
 
 if __name__ == "__main__":
