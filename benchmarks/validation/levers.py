@@ -69,6 +69,10 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "labeled mixup" "label smoothing 0.1"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "continuous Bernoulli"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --propagations "5 neighbours" "20 neighbours" "alpha 0.97"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL weight 0.25" --head-logits
     python benchmarks/validation/levers.py --sets digits --labels 50 --seeds 5 \
         --settings "KL weight 0.25" --head-logits
@@ -112,7 +116,8 @@ default VAEs (``random_state`` seed, seed + 100, ...) side by side,
 and ``"self-training xF"`` fits a second VAE with pseudo-labels from the first
 (:data:`SELF_TRAINING`). Others change the model or its loss (:data:`ARCHITECTURES`,
 each at ``kl_weight=0.25``): other encoder convolutions, a convolutional decoder, a
-prior with one Gaussian per class, mixup or label smoothing in the labeled term.
+prior with one Gaussian per class, mixup or label smoothing in the labeled term, weight
+averaging, the continuous Bernoulli likelihood.
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -216,7 +221,7 @@ SETTINGS.update({f"KL 0.25, {name}": {"kl_weight": 0.25, **params}
 #: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
 #: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
 #: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
-#: term. name -> patches of :mod:`vaesvm._model`'s constants and of the module and net
+#: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood. name -> patches of :mod:`vaesvm._model`'s constants and of the module and net
 #: classes :func:`vaesvm._net.build_net` builds.
 ARCHITECTURES: dict[str, dict] = {
     "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
@@ -228,6 +233,7 @@ ARCHITECTURES: dict[str, dict] = {
     "label smoothing 0.1": {"VAENet": "SmoothedLabelsNet"},
     "weight averaging 0.995": {"VAENet": "AveragedNet995"},
     "weight averaging 0.998": {"VAENet": "AveragedNet998"},
+    "continuous Bernoulli": {"VAE": "ContinuousBernoulliVAE"},
 }
 
 
@@ -293,6 +299,22 @@ def record_terms(net: vaesvm._net.VAENet, reconstruction: torch.Tensor, kl: torc
     values = torch.stack([reconstruction.mean(), kl.mean(), classification.detach()]).tolist()
     for key, value in zip(("reconstruction", "kl", "classification"), values):
         net.history.record_batch(f"train_{key}", value)
+
+
+class ContinuousBernoulliVAE(vaesvm._model.VAE):
+    """The library's VAE with the continuous Bernoulli likelihood (Loaiza-Ganem &
+    Cunningham, 2019): the Bernoulli's density normalized on [0, 1], so grey levels are
+    data rather than probabilities; ``-log p = BCE(logits, x) - log C``, where in the
+    logit ``t`` the normalizer is ``C = t / tanh(t / 2)`` (2 at ``t = 0``)."""
+
+    def reconstruction_nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none")
+        t = out.float()
+        small = t.abs() < 1e-3
+        safe = torch.where(small, torch.ones_like(t), t)
+        log_c = torch.where(small, math.log(2.0) + t.pow(2) / 12,
+                            torch.log(safe / torch.tanh(safe / 2)))
+        return (bce - log_c).sum(dim=1)
 
 
 class MixturePriorVAE(vaesvm._model.VAE):
