@@ -221,8 +221,9 @@ SETTINGS.update({f"KL 0.25, {name}": {"kl_weight": 0.25, **params}
 #: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
 #: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
 #: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
-#: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood. name -> patches of :mod:`vaesvm._model`'s constants and of the module and net
-#: classes :func:`vaesvm._net.build_net` builds.
+#: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood
+#: (:class:`ContinuousBernoulliVAE`). name -> patches of :mod:`vaesvm._model`'s constants
+#: and of the module and net classes :func:`vaesvm._net.build_net` builds.
 ARCHITECTURES: dict[str, dict] = {
     "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
     "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
