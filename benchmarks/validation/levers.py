@@ -60,6 +60,10 @@
         --settings "KL 0.25, labeled batch 32" "KL 0.25, labeled batch 128"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, no KL warm-up" "KL 0.25, learning rate 0.002"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, KL warm-up 5" "KL 0.25, KL warm-up 20"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, hidden 600" "KL 0.25, hidden 600-600-600"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "self-training x5" "self-training x10"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
@@ -207,6 +211,10 @@ LIGHTER_KL: dict[str, dict] = {
     "labeled batch 32": {"labeled_batch_size": 32},
     "labeled batch 128": {"labeled_batch_size": 128},
     "no KL warm-up": {"kl_warmup_epochs": 0},
+    "KL warm-up 5": {"kl_warmup_epochs": 5},
+    "KL warm-up 20": {"kl_warmup_epochs": 20},
+    "hidden 600": {"hidden_layer_sizes": (600,)},
+    "hidden 600-600-600": {"hidden_layer_sizes": (600, 600, 600)},
     "learning rate 0.002": {"learning_rate": 0.002},
     "alpha 0.97": {"propagation_alpha": 0.97},
     "label weight 1": {"label_weight": 1.0},
