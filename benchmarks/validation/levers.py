@@ -63,6 +63,8 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, KL warm-up 5" "KL 0.25, KL warm-up 20"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, KL warm-up 30" "KL 0.25, label weight 2, KL warm-up 20"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, hidden 600" "KL 0.25, hidden 600-600-600"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "self-training x5" "self-training x10"
@@ -213,6 +215,8 @@ LIGHTER_KL: dict[str, dict] = {
     "no KL warm-up": {"kl_warmup_epochs": 0},
     "KL warm-up 5": {"kl_warmup_epochs": 5},
     "KL warm-up 20": {"kl_warmup_epochs": 20},
+    "KL warm-up 30": {"kl_warmup_epochs": 30},
+    "label weight 2, KL warm-up 20": {"label_weight": 2.0, "kl_warmup_epochs": 20},
     "hidden 600": {"hidden_layer_sizes": (600,)},
     "hidden 600-600-600": {"hidden_layer_sizes": (600, 600, 600)},
     "learning rate 0.002": {"learning_rate": 0.002},
