@@ -82,6 +82,9 @@
         --settings "KL weight 0.25" --head-logits
     python benchmarks/validation/levers.py --sets digits --labels 50 --seeds 5 \
         --settings "KL weight 0.25" --head-logits
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        fashion-mnist-20000 --labels 100 --seeds 5 --first-seed 3 \
+        --settings "KL weight 0.25" "KL 0.25, label weight 2"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -786,11 +789,11 @@ def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
 
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
-        pixel_graph: bool = False, head_logits_too: bool = False) -> None:
+        pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0) -> None:
     X, y = load(name)
     pool, val = validation_split(len(X))
     for n in labels:
-        for seed in range(seeds):
+        for seed in range(first_seed, seeds):
             lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
             rest = np.setdiff1d(np.arange(len(X)), lab)
             for setting in settings:
@@ -861,6 +864,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["digits"])
     parser.add_argument("--labels", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--seeds", type=int, default=3, help="labeled subsets 0..N-1")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="skip the subsets before this one (already run)")
     parser.add_argument("--settings", nargs="+", default=["default"],
                         choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES, *SELF_TRAINING])
     parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
@@ -886,7 +891,7 @@ def main() -> None:
         return
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
-            args.augmented_labels, args.pixel_graph, args.head_logits)
+            args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed)
 
 
 if __name__ == "__main__":
