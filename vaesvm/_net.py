@@ -237,12 +237,14 @@ class VAENet(NeuralNet):
             outputs = super().infer(x, **fit_params)
         return tuple(out.float() for out in outputs)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Return the batch loss; record its terms when training.
+    def loss_terms(self, y_pred, y_true, X) -> tuple[torch.Tensor, torch.Tensor,
+                                                      torch.Tensor | None]:
+        """Return the batch's per-row reconstruction and KL terms and its classification term.
 
-        The loss is the negative ELBO, plus ``label_weight`` times the
-        cross-entropy of the module's classifier head on the rows whose
-        ``y_true`` is not -1 when the module has a head and labels are given.
+        The classification term is the cross-entropy of the module's classifier
+        head on the rows whose ``y_true`` is not -1, when the module has a head and
+        labels are given; None otherwise. (A subclass that changes a term of the
+        loss overrides this; :meth:`get_loss` weighs and records what it returns.)
         """
         if isinstance(X, Mapping):
             X = X["target"]
@@ -252,6 +254,15 @@ class VAENet(NeuralNet):
             logits = self.module_.classify(y_pred[1])
             # mean over labeled rows only; the iterator puts some in every batch
             classification = torch.nn.functional.cross_entropy(logits, y_true, ignore_index=-1)
+        return reconstruction, kl, classification
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return the batch loss; record its terms when training.
+
+        The loss is the negative ELBO, plus ``label_weight`` times the
+        classification term (:meth:`loss_terms`).
+        """
+        reconstruction, kl, classification = self.loss_terms(y_pred, y_true, X)
         loss = self.criterion_(reconstruction, kl, classification)
         if training:
             # one device->host transfer for all terms (a sync per batch on CUDA)

@@ -232,26 +232,6 @@ LIGHTER_KL: dict[str, dict] = {
 SETTINGS.update({f"KL 0.25, {name}": {"kl_weight": 0.25, **params}
                  for name, params in LIGHTER_KL.items()})
 
-#: Other models and losses (kl_weight 0.25 as the rule gives with labels): the encoder's
-#: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
-#: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
-#: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
-#: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood
-#: (:class:`ContinuousBernoulliVAE`). name -> patches of :mod:`vaesvm._model`'s constants
-#: and of the module and net classes :func:`vaesvm._net.build_net` builds.
-ARCHITECTURES: dict[str, dict] = {
-    "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
-    "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
-    "conv decoder": {"VAE": "ConvDecoderVAE"},
-    "conv decoder, lean": {"VAE": "LeanConvDecoderVAE"},
-    "mixture prior": {"VAE": "MixturePriorVAE", "VAENet": "MixturePriorNet"},
-    "labeled mixup": {"VAENet": "MixupNet"},
-    "label smoothing 0.1": {"VAENet": "SmoothedLabelsNet"},
-    "weight averaging 0.995": {"VAENet": "AveragedNet995"},
-    "weight averaging 0.998": {"VAENet": "AveragedNet998"},
-    "continuous Bernoulli": {"VAE": "ContinuousBernoulliVAE"},
-}
-
 
 class ConvDecoderVAE(vaesvm._model.VAE):
     """The library's VAE with the encoder's convolutions mirrored in the decoder.
@@ -309,14 +289,6 @@ class LeanConvDecoderVAE(ConvDecoderVAE):
     lean = True
 
 
-def record_terms(net: vaesvm._net.VAENet, reconstruction: torch.Tensor, kl: torch.Tensor,
-                 classification: torch.Tensor) -> None:
-    """Record a batch's loss terms as :meth:`vaesvm._net.VAENet.get_loss` does."""
-    values = torch.stack([reconstruction.mean(), kl.mean(), classification.detach()]).tolist()
-    for key, value in zip(("reconstruction", "kl", "classification"), values):
-        net.history.record_batch(f"train_{key}", value)
-
-
 class ContinuousBernoulliVAE(vaesvm._model.VAE):
     """The library's VAE with the continuous Bernoulli likelihood (Loaiza-Ganem &
     Cunningham, 2019): the Bernoulli's density normalized on [0, 1], so grey levels are
@@ -354,11 +326,10 @@ class MixturePriorNet(vaesvm._net.VAENet):
     classifier head's softmax on the latent mean; both weighted by ``kl_weight``.
     """
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def loss_terms(self, y_pred, y_true, X):
+        reconstruction, kl, _ = super().loss_terms(y_pred, None, X)  # the head's term below
         if y_true is None or self.module_.n_classes == 0:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        target = X["target"] if isinstance(X, Mapping) else X
-        reconstruction, kl = self.module_.elbo_terms(target, y_pred)
+            return reconstruction, kl, None
         mu = y_pred[1].float()
         m = self.module_.class_means
         logits = self.module_.classify(y_pred[1]).float()
@@ -371,10 +342,7 @@ class MixturePriorNet(vaesvm._net.VAENet):
         labeled_extra = shift.gather(1, y_true.clamp(min=0)[:, None])[:, 0]
         kl = kl.float() + torch.where(labeled, labeled_extra, unlabeled_extra)
         classification = torch.nn.functional.cross_entropy(logits, y_true, ignore_index=-1)
-        loss = self.criterion_(reconstruction, kl, classification)
-        if training:
-            record_terms(self, reconstruction, kl, classification)
-        return loss
+        return reconstruction, kl, classification
 
 
 class MixupNet(vaesvm._net.VAENet):
@@ -420,16 +388,13 @@ class MixupNet(vaesvm._net.VAENet):
 class SmoothedLabelsNet(vaesvm._net.VAENet):
     """The labeled term with label smoothing 0.1 (Szegedy et al., 2016)."""
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def loss_terms(self, y_pred, y_true, X):
+        reconstruction, kl, _ = super().loss_terms(y_pred, None, X)  # the head's term below
         if y_true is None or self.module_.n_classes == 0:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        target = X["target"] if isinstance(X, Mapping) else X
-        reconstruction, kl = self.module_.elbo_terms(target, y_pred)
+            return reconstruction, kl, None
         classification = torch.nn.functional.cross_entropy(
             self.module_.classify(y_pred[1]), y_true, ignore_index=-1, label_smoothing=0.1)
-        if training:
-            record_terms(self, reconstruction, kl, classification)
-        return self.criterion_(reconstruction, kl, classification)
+        return reconstruction, kl, classification
 
 
 class AveragedNet(vaesvm._net.VAENet):
@@ -463,30 +428,41 @@ class AveragedNet(vaesvm._net.VAENet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
 
-class AveragedNet995(AveragedNet):
-    decay = 0.995
-
-
-class AveragedNet998(AveragedNet):
-    decay = 0.998
+#: Other models and losses (kl_weight 0.25 as the rule gives with labels): the encoder's
+#: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
+#: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
+#: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
+#: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood
+#: (:class:`ContinuousBernoulliVAE`). name -> patches of :mod:`vaesvm._model`'s constants
+#: and of the module and net classes :func:`vaesvm._net.build_net` builds.
+ARCHITECTURES: dict[str, dict] = {
+    "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
+    "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
+    "conv decoder": {"VAE": ConvDecoderVAE},
+    "conv decoder, lean": {"VAE": LeanConvDecoderVAE},
+    "mixture prior": {"VAE": MixturePriorVAE, "VAENet": MixturePriorNet},
+    "labeled mixup": {"VAENet": MixupNet},
+    "label smoothing 0.1": {"VAENet": SmoothedLabelsNet},
+    "weight averaging 0.995": {"VAENet": type("AveragedNet", (AveragedNet,), {"decay": 0.995})},
+    "weight averaging 0.998": {"VAENet": type("AveragedNet", (AveragedNet,), {"decay": 0.998})},
+    "continuous Bernoulli": {"VAE": ContinuousBernoulliVAE},
+}
 
 
 @contextlib.contextmanager
 def architecture(setting: str) -> Iterator[None]:
     """Within: every VAETransformer fit builds the VAE of ``setting`` (:data:`ARCHITECTURES`)."""
-    patches = dict(ARCHITECTURES[setting])
-    for name in ("VAE", "VAENet"):
-        if name in patches:
-            patches[name] = globals()[patches[name]]
-    targets = {"VAE": vaesvm._net, "VAENet": vaesvm._net}
-    saved = {k: getattr(targets.get(k, vaesvm._model), k) for k in patches}
+    # the classes are the names build_net uses; the constants are read by make_conv_encoder
+    patches = ARCHITECTURES[setting]
+    owner = {k: vaesvm._net if k in ("VAE", "VAENet") else vaesvm._model for k in patches}
+    saved = {k: getattr(owner[k], k) for k in patches}
     for k, v in patches.items():
-        setattr(targets.get(k, vaesvm._model), k, v)
+        setattr(owner[k], k, v)
     try:
         yield
     finally:
         for k, v in saved.items():
-            setattr(targets.get(k, vaesvm._model), k, v)
+            setattr(owner[k], k, v)
 
 
 SETTINGS.update({name: {"kl_weight": 0.25} for name in ARCHITECTURES})
