@@ -85,6 +85,14 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
         fashion-mnist-20000 --labels 100 --seeds 5 --first-seed 3 \
         --settings "KL weight 0.25" "KL 0.25, label weight 2"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "shift 3/28" "rotation 10, scale 0.1" "cutout 0.3" "shift 4/28"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "shift 1/28"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "cosine learning rate" "cosine learning rate, peak 0.002"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "head on sampled codes" "head dropout 0.5"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -126,7 +134,9 @@ and ``"self-training xF"`` fits a second VAE with pseudo-labels from the first
 (:data:`SELF_TRAINING`). Others change the model or its loss (:data:`ARCHITECTURES`,
 each at ``kl_weight=0.25``): other encoder convolutions, a convolutional decoder, a
 prior with one Gaussian per class, mixup or label smoothing in the labeled term, weight
-averaging, the continuous Bernoulli likelihood.
+averaging, the continuous Bernoulli likelihood, a cosine learning-rate schedule, and
+other augmentations of the training images (larger or smaller shifts, rotation and
+scaling, cutout).
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -157,6 +167,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+import skorch.callbacks
 import torch
 from _common import print_cell, read_jsonl, record
 from sklearn.pipeline import make_pipeline
@@ -164,7 +175,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from speed_levers import load
 
+import vaesvm._augment
 import vaesvm._net
+import vaesvm._options
 from vaesvm import VAETransformer, make_semi_supervised_split
 from vaesvm._propagation import EmbeddingPropagation, nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import label_spreading, validation_split
@@ -397,6 +410,31 @@ class SmoothedLabelsNet(vaesvm._net.VAENet):
         return reconstruction, kl, classification
 
 
+class NoisyHeadNet(vaesvm._net.VAENet):
+    """The labeled term on noisy latent means: the head sees ``z`` drawn from q(z | x)
+    (``"sample"``, as the decoder does) or the means with dropout (a rate, each kept
+    entry scaled by 1 / (1 - rate)), so that the class is not carried by a few
+    directions the RBF kernel of the SVC barely weighs."""
+
+    noise: str | float = "sample"
+
+    def loss_terms(self, y_pred, y_true, X):
+        reconstruction, kl, _ = super().loss_terms(y_pred, None, X)  # the head's term below
+        if y_true is None or self.module_.n_classes == 0:
+            return reconstruction, kl, None
+        _, mu, logvar = y_pred
+        g = self.module_.noise_generator
+        if self.noise == "sample":
+            eps = torch.randn(mu.shape, generator=g, dtype=mu.dtype, device=mu.device)
+            z = mu + eps * torch.exp(0.5 * logvar)
+        else:
+            keep = torch.rand(mu.shape, generator=g, device=mu.device) >= self.noise
+            z = mu * keep / (1 - self.noise)
+        classification = torch.nn.functional.cross_entropy(
+            self.module_.classify(z), y_true, ignore_index=-1)
+        return reconstruction, kl, classification
+
+
 class AveragedNet(vaesvm._net.VAENet):
     """The model's weights (and batch-norm statistics) averaged over training steps.
 
@@ -428,13 +466,90 @@ class AveragedNet(vaesvm._net.VAENet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
 
+
+class CosineLR(skorch.callbacks.Callback):
+    """Set the learning rate of each epoch on a half cosine from ``peak`` times the net's
+    ``lr`` at the first epoch towards 0 after the last (Loshchilov & Hutter, 2017)."""
+
+    def __init__(self, peak: float = 1.0) -> None:
+        self.peak = peak
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        done = (len(net.history) - 1) / net.max_epochs  # the net opened this epoch's row
+        lr = self.peak * net.lr * 0.5 * (1 + math.cos(math.pi * done))
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+
+
+class CosineNet(vaesvm._net.VAENet):
+    """The library's net with the learning rate on :class:`CosineLR`."""
+
+    peak = 1.0
+
+    @property
+    def _default_callbacks(self):
+        return [*super()._default_callbacks, ("cosine_lr", CosineLR(self.peak))]
+
+
+class AffineAugment(vaesvm._augment.ImageAugment):
+    """The library's shifts (and flips), then a random rotation and scaling of each image.
+
+    Each image turns by a uniform angle in ``[-degrees, degrees]`` and is scaled by a
+    uniform factor in ``[1 - scale, 1 + scale]`` about its centre (bilinear, zeros
+    outside), as the affine augmentations of semi-supervised image benchmarks do.
+    """
+
+    degrees = 10.0
+    scale = 0.1
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        x = super().__call__(x, generator)
+        n = len(x)
+        c, h, w = (1, *self.image_shape) if len(self.image_shape) == 2 else self.image_shape
+        angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(self.degrees)
+        factor = 1 + (torch.rand(n, generator=generator) * 2 - 1) * self.scale
+        cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+        zero = torch.zeros(n)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1),
+                             torch.stack([sin, cos, zero], 1)], 1).to(x)
+        grid = torch.nn.functional.affine_grid(theta, (n, c, h, w), align_corners=False)
+        out = torch.nn.functional.grid_sample(x.reshape(n, c, h, w), grid,
+                                              padding_mode="zeros", align_corners=False)
+        return out.reshape(n, -1)
+
+
+class CutoutAugment(vaesvm._augment.ImageAugment):
+    """The library's shifts (and flips), then a square of side ``fraction`` of the image's
+    height set to 0 at a random centre of each image (cutout, DeVries & Taylor, 2017;
+    the square may reach past the border)."""
+
+    fraction = 0.3
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        x = super().__call__(x, generator)
+        n = len(x)
+        c, h, w = (1, *self.image_shape) if len(self.image_shape) == 2 else self.image_shape
+        half = max(1, round(self.fraction * h)) / 2
+        cy = torch.randint(0, h, (n, 1), generator=generator)
+        cx = torch.randint(0, w, (n, 1), generator=generator)
+        inside_y = (torch.arange(h) - cy + 0.5).abs() <= half  # (n, h)
+        inside_x = (torch.arange(w) - cx + 0.5).abs() <= half
+        keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
+        return (x.reshape(n, c, h, w) * keep[:, None].to(x)).reshape(n, -1)
+
+
 #: Other models and losses (kl_weight 0.25 as the rule gives with labels): the encoder's
 #: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
 #: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
 #: (:class:`MixturePriorNet`), mixup (:class:`MixupNet`) or label smoothing in the labeled
 #: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood
-#: (:class:`ContinuousBernoulliVAE`). name -> patches of :mod:`vaesvm._model`'s constants
-#: and of the module and net classes :func:`vaesvm._net.build_net` builds.
+#: (:class:`ContinuousBernoulliVAE`), the learning rate on a cosine (:class:`CosineNet`),
+#: the training images' augmentation (the shift rule's fraction of the side,
+#: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`).
+#: name -> patches {name in a module: its value within the fit}; the module is the one
+#: :data:`PATCHED` gives, :mod:`vaesvm._model` (its constants) for the others.
 ARCHITECTURES: dict[str, dict] = {
     "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
     "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
@@ -446,15 +561,30 @@ ARCHITECTURES: dict[str, dict] = {
     "weight averaging 0.995": {"VAENet": type("AveragedNet", (AveragedNet,), {"decay": 0.995})},
     "weight averaging 0.998": {"VAENet": type("AveragedNet", (AveragedNet,), {"decay": 0.998})},
     "continuous Bernoulli": {"VAE": ContinuousBernoulliVAE},
+    "head on sampled codes": {"VAENet": NoisyHeadNet},
+    "head dropout 0.5": {"VAENet": type("NoisyHeadNet", (NoisyHeadNet,), {"noise": 0.5})},
+    "cosine learning rate": {"VAENet": CosineNet},
+    "cosine learning rate, peak 0.002": {"VAENet": type("CosineNet", (CosineNet,),
+                                                        {"peak": 2.0})},
+    # the training images' augmentation (where "auto" augments: 20,000 rows and more)
+    "shift 1/28": {"SHIFT_FRACTION": 1 / 28},
+    "shift 3/28": {"SHIFT_FRACTION": 3 / 28},
+    "shift 4/28": {"SHIFT_FRACTION": 4 / 28},
+    "rotation 10, scale 0.1": {"ImageAugment": AffineAugment},
+    "cutout 0.3": {"ImageAugment": CutoutAugment},
 }
+#: The module each patch of :data:`ARCHITECTURES` replaces a name of.
+PATCHED = {"VAE": vaesvm._net, "VAENet": vaesvm._net, "ImageAugment": vaesvm._net,
+           "SHIFT_FRACTION": vaesvm._options}
 
 
 @contextlib.contextmanager
 def architecture(setting: str) -> Iterator[None]:
     """Within: every VAETransformer fit builds the VAE of ``setting`` (:data:`ARCHITECTURES`)."""
     # the classes are the names build_net uses; the constants are read by make_conv_encoder
+    # (vaesvm._model) and the shift rule (vaesvm._options)
     patches = ARCHITECTURES[setting]
-    owner = {k: vaesvm._net if k in ("VAE", "VAENet") else vaesvm._model for k in patches}
+    owner = {k: PATCHED.get(k, vaesvm._model) for k in patches}
     saved = {k: getattr(owner[k], k) for k in patches}
     for k, v in patches.items():
         setattr(owner[k], k, v)
