@@ -93,6 +93,21 @@
         --settings "cosine learning rate" "cosine learning rate, peak 0.002"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "head on sampled codes" "head dropout 0.5"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --propagations "codes graph" "cosine graph" \
+        "standardized graph" "self-tuning weights"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --propagations "codes graph" "cosine graph" \
+        "standardized graph" "self-tuning weights"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL weight 0.25" --propagations "codes graph" \
+        "cosine graph" "standardized graph" "self-tuning weights"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --propagations "alpha 0.97 for labeled rows" \
+        "alpha 0.5 for labeled rows" "alpha 0.97 for other rows"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --propagations "alpha 0.97 for labeled rows" \
+        "alpha 0.5 for labeled rows" "alpha 0.97 for other rows"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -123,8 +138,10 @@ heads are scored on the codes of the validation images:
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
-steps: :data:`PROPAGATIONS`), and ``--tta`` the codes averaged over each image and
-its four 1-pixel shifts (test-time augmentation, every image alike).
+steps: :data:`PROPAGATIONS`; the graph's metric or edge weights: :data:`GRAPHS`;
+a weight of their own for the labeled rows: :data:`SPLIT_ALPHAS`), and ``--tta``
+the codes averaged over each image and its four 1-pixel shifts (test-time
+augmentation, every image alike).
 
 Three settings change training itself: ``"ensemble of K"`` joins the codes of K
 default VAEs (``random_state`` seed, seed + 100, ...) side by side,
@@ -765,6 +782,73 @@ def propagated(vae: VAETransformer, X: np.ndarray, alpha: float, k: int,
     return graph.transform(torch.from_numpy(vae.encode(X))).numpy()
 
 
+def _standardized(train: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    mean, std = train.mean(0), train.std(0).clamp_min(1e-12)
+    return lambda codes: (codes - mean) / std
+
+
+#: Other graphs over a fitted VAE's training codes, with its own weight, neighbours and
+#: steps: name -> (given the training codes, the map into the space the neighbours are
+#: searched in; whether the neighbours are weighted, see :func:`edge_weights`).
+GRAPHS: dict[str, tuple[Callable[[torch.Tensor], Callable], bool]] = {
+    "codes graph": (lambda train: lambda codes: codes, False),  # = transform (a check)
+    "cosine graph": (lambda train: lambda codes: torch.nn.functional.normalize(codes, dim=1),
+                     False),
+    "standardized graph": (_standardized, False),
+    "self-tuning weights": (lambda train: lambda codes: codes, True),
+}
+
+
+#: The propagation's weight for the labeled rows (those the SVC learns from) apart from
+#: the other rows' (those it predicts), the same training graph, neighbours and steps:
+#: name -> (labeled rows' alpha, other rows' alpha); None: the VAE's own.
+SPLIT_ALPHAS: dict[str, tuple[float | None, float | None]] = {
+    "alpha 0.97 for labeled rows": (0.97, None),
+    "alpha 0.5 for labeled rows": (0.5, None),
+    "alpha 0.97 for other rows": (None, 0.97),
+}
+
+
+def split_propagated(vae: VAETransformer, X: np.ndarray, lab: np.ndarray,
+                     name: str) -> np.ndarray:
+    """``vae.transform(X)`` with the weights of :data:`SPLIT_ALPHAS` ``name``."""
+    g = vae.propagation_
+    labeled_alpha, other_alpha = (g.alpha if a is None else a for a in SPLIT_ALPHAS[name])
+    Z = propagated(vae, X, other_alpha, g.n_neighbors, g.steps)
+    Z[lab] = propagated(vae, X[lab], labeled_alpha, g.n_neighbors, g.steps)
+    return Z
+
+
+def edge_weights(queries: torch.Tensor, reference: torch.Tensor, neighbors: torch.Tensor,
+                 weighted: bool) -> torch.Tensor:
+    """Each query's weights of its ``neighbors`` among the ``reference`` rows: 1 / k, or
+    ``exp(-d^2 / s^2)`` normalized, ``s`` the distance to its farthest neighbour (a
+    self-tuning Gaussian kernel, Zelnik-Manor & Perona, 2004)."""
+    if not weighted:
+        return torch.full(neighbors.shape, 1 / neighbors.shape[1])
+    d2 = ((queries[:, None, :] - reference[neighbors]) ** 2).sum(-1)
+    w = torch.exp(-d2 / d2.max(1, keepdim=True).values.clamp_min(1e-12))
+    return w / w.sum(1, keepdim=True)
+
+
+def graph_propagated(vae: VAETransformer, X: np.ndarray, name: str) -> np.ndarray:
+    """``vae.transform(X)`` with the training codes' graph of :data:`GRAPHS` ``name``:
+    the neighbours searched in its space, the codes propagated as they are."""
+    g = vae.propagation_
+    train, new = torch.from_numpy(g.codes_), torch.from_numpy(vae.encode(X))
+    make_space, weighted = GRAPHS[name]
+    space = make_space(train)
+    train_space, new_space = space(train), space(new)
+    train_nb = nearest_neighbors(train_space, train_space, g.n_neighbors).long()
+    new_nb = nearest_neighbors(new_space, train_space, g.n_neighbors).long()
+    train_w = edge_weights(train_space, train_space, train_nb, weighted)
+    new_w = edge_weights(new_space, train_space, new_nb, weighted)
+    F = train
+    for _ in range(g.steps):
+        F = (1 - g.alpha) * train + g.alpha * (train_w[..., None] * F[train_nb]).sum(1)
+    return ((1 - g.alpha) * new + g.alpha * (new_w[..., None] * F[new_nb]).sum(1)).numpy()
+
+
 def shifted(X: np.ndarray, side: int, dx: int, dy: int) -> np.ndarray:
     """Square grey images ``X`` moved by ``dx``, ``dy`` pixels, the border filled with 0."""
     images = X.reshape(len(X), side, side)
@@ -924,7 +1008,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 if head_logits_too:
                     codes.update(with_head_logits(vae, Z, setting))
                 if propagations and vae.propagation_ is not None:
-                    codes.update({f"{setting}, {p}": propagated(vae, X, *PROPAGATIONS[p])
+                    codes.update({f"{setting}, {p}": graph_propagated(vae, X, p) if p in GRAPHS
+                                  else split_propagated(vae, X, lab, p) if p in SPLIT_ALPHAS
+                                  else propagated(vae, X, *PROPAGATIONS[p])
                                   for p in propagations})
                 for label, Z in codes.items():
                     scores = heads(Z, y, pool, val, lab)
@@ -974,8 +1060,9 @@ def main() -> None:
                         help="skip the subsets before this one (already run)")
     parser.add_argument("--settings", nargs="+", default=["default"],
                         choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES, *SELF_TRAINING])
-    parser.add_argument("--propagations", nargs="*", default=[], choices=list(PROPAGATIONS),
-                        help="other propagations over each setting's training codes")
+    parser.add_argument("--propagations", nargs="*", default=[],
+                        choices=[*PROPAGATIONS, *GRAPHS, *SPLIT_ALPHAS],
+                        help="other propagations or graphs over each setting's training codes")
     parser.add_argument("--tta", action="store_true",
                         help="also codes averaged over 1-pixel shifts of each image")
     parser.add_argument("--augmented-labels", action="store_true",
