@@ -108,6 +108,10 @@
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "KL weight 0.25" --propagations "alpha 0.97 for labeled rows" \
         "alpha 0.5 for labeled rows" "alpha 0.97 for other rows"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, batch 128" "KL 0.25, batch 128, labeled batch 32"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, no denoising"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -139,7 +143,8 @@ heads are scored on the codes of the validation images:
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
 steps: :data:`PROPAGATIONS`; the graph's metric or edge weights: :data:`GRAPHS`;
-a weight of their own for the labeled rows: :data:`SPLIT_ALPHAS`), and ``--tta``
+a weight of their own for the labeled rows: :data:`SPLIT_ALPHAS`; with ``"cosine
+graph"`` each row also records :func:`cosine_measures`), and ``--tta``
 the codes averaged over each image and its four 1-pixel shifts (test-time
 augmentation, every image alike).
 
@@ -253,6 +258,9 @@ LIGHTER_KL: dict[str, dict] = {
     "hidden 600": {"hidden_layer_sizes": (600,)},
     "hidden 600-600-600": {"hidden_layer_sizes": (600, 600, 600)},
     "learning rate 0.002": {"learning_rate": 0.002},
+    "no denoising": {"denoising": False},
+    "batch 128": {"batch_size": 128},
+    "batch 128, labeled batch 32": {"batch_size": 128, "labeled_batch_size": 32},
     "alpha 0.97": {"propagation_alpha": 0.97},
     "label weight 1": {"label_weight": 1.0},
     "label weight 2": {"label_weight": 2.0},
@@ -809,6 +817,19 @@ SPLIT_ALPHAS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
+def cosine_measures(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
+                    lab: np.ndarray) -> dict[str, float]:
+    """The measures of :func:`graph_scores` from the training data alone for the graph of
+    the latent means and for that of the unit-length means (``"cosine graph"``): would
+    they pick the cosine graph where it wins?"""
+    latent, k = vae.encode(X), vae.propagation_.n_neighbors
+    unit = latent / np.linalg.norm(latent, axis=1, keepdims=True).clip(1e-12)
+    return {"one_nn_codes": one_nn_hit_rate(latent[lab], y[lab]),
+            "one_nn_cosine": one_nn_hit_rate(unit[lab], y[lab]),
+            "cv_spread_codes": cv_spread(knn_graph(latent, k), y, lab),
+            "cv_spread_cosine": cv_spread(knn_graph(unit, k), y, lab)}
+
+
 def split_propagated(vae: VAETransformer, X: np.ndarray, lab: np.ndarray,
                      name: str) -> np.ndarray:
     """``vae.transform(X)`` with the weights of :data:`SPLIT_ALPHAS` ``name``."""
@@ -1007,6 +1028,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if head_logits_too:
                     codes.update(with_head_logits(vae, Z, setting))
+                if "cosine graph" in propagations and vae.propagation_ is not None:
+                    extra.update(cosine_measures(vae, X, y, lab))
                 if propagations and vae.propagation_ is not None:
                     codes.update({f"{setting}, {p}": graph_propagated(vae, X, p) if p in GRAPHS
                                   else split_propagated(vae, X, lab, p) if p in SPLIT_ALPHAS
