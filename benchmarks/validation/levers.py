@@ -112,6 +112,8 @@
         --settings "KL 0.25, batch 128" "KL 0.25, batch 128, labeled batch 32"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, no denoising"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "pixel dropout 0.2" "Gaussian noise 0.1"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -158,7 +160,7 @@ each at ``kl_weight=0.25``): other encoder convolutions, a convolutional decoder
 prior with one Gaussian per class, mixup or label smoothing in the labeled term, weight
 averaging, the continuous Bernoulli likelihood, a cosine learning-rate schedule, and
 other augmentations of the training images (larger or smaller shifts, rotation and
-scaling, cutout).
+scaling, cutout, pixel noise).
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -565,6 +567,25 @@ class CutoutAugment(vaesvm._augment.ImageAugment):
         return (x.reshape(n, c, h, w) * keep[:, None].to(x)).reshape(n, -1)
 
 
+
+class PixelNoiseAugment(vaesvm._augment.ImageAugment):
+    """The library's shifts (and flips), then pixel noise, the classic denoising corruption
+    (Vincent et al., 2008): each pixel set to 0 with probability ``drop``, or Gaussian noise
+    of standard deviation ``sigma`` added and the result clipped to [0, 1]."""
+
+    drop = 0.0
+    sigma = 0.0
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        x = super().__call__(x, generator)
+        if self.drop:
+            x = x * (torch.rand(x.shape, generator=generator) >= self.drop).to(x)
+        if self.sigma:
+            x = (x + self.sigma * torch.randn(x.shape, generator=generator).to(x)).clamp(0, 1)
+        return x
+
+
 #: Other models and losses (kl_weight 0.25 as the rule gives with labels): the encoder's
 #: convolutions (channels, kernels; :data:`vaesvm._model.CONV_CHANNELS`), a convolutional
 #: decoder (:class:`ConvDecoderVAE`), a prior with one Gaussian per class
@@ -572,7 +593,8 @@ class CutoutAugment(vaesvm._augment.ImageAugment):
 #: term, weight averaging (:class:`AveragedNet`), the continuous Bernoulli likelihood
 #: (:class:`ContinuousBernoulliVAE`), the learning rate on a cosine (:class:`CosineNet`),
 #: the training images' augmentation (the shift rule's fraction of the side,
-#: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`).
+#: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`,
+#: :class:`PixelNoiseAugment`).
 #: name -> patches {name in a module: its value within the fit}; the module is the one
 #: :data:`PATCHED` gives, :mod:`vaesvm._model` (its constants) for the others.
 ARCHITECTURES: dict[str, dict] = {
@@ -597,6 +619,10 @@ ARCHITECTURES: dict[str, dict] = {
     "shift 4/28": {"SHIFT_FRACTION": 4 / 28},
     "rotation 10, scale 0.1": {"ImageAugment": AffineAugment},
     "cutout 0.3": {"ImageAugment": CutoutAugment},
+    "pixel dropout 0.2": {"ImageAugment": type("PixelNoiseAugment", (PixelNoiseAugment,),
+                                               {"drop": 0.2})},
+    "Gaussian noise 0.1": {"ImageAugment": type("PixelNoiseAugment", (PixelNoiseAugment,),
+                                                {"sigma": 0.1})},
 }
 #: The module each patch of :data:`ARCHITECTURES` replaces a name of.
 PATCHED = {"VAE": vaesvm._net, "VAENet": vaesvm._net, "ImageAugment": vaesvm._net,
