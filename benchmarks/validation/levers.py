@@ -493,7 +493,6 @@ class AveragedNet(vaesvm._net.VAENet):
         super().on_train_end(net, X=X, y=y, **kwargs)
 
 
-
 class CosineLR(skorch.callbacks.Callback):
     """Set the learning rate of each epoch on a half cosine from ``peak`` times the net's
     ``lr`` at the first epoch towards 0 after the last (Loshchilov & Hutter, 2017)."""
@@ -565,7 +564,6 @@ class CutoutAugment(vaesvm._augment.ImageAugment):
         inside_x = (torch.arange(w) - cx + 0.5).abs() <= half
         keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
         return (x.reshape(n, c, h, w) * keep[:, None].to(x)).reshape(n, -1)
-
 
 
 class PixelNoiseAugment(vaesvm._augment.ImageAugment):
