@@ -114,6 +114,8 @@
         --settings "KL 0.25, no denoising"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "pixel dropout 0.2" "Gaussian noise 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "invariant codes x10" "invariant codes x100"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -160,7 +162,8 @@ each at ``kl_weight=0.25``): other encoder convolutions, a convolutional decoder
 prior with one Gaussian per class, mixup or label smoothing in the labeled term, weight
 averaging, the continuous Bernoulli likelihood, a cosine learning-rate schedule, and
 other augmentations of the training images (larger or smaller shifts, rotation and
-scaling, cutout, pixel noise).
+scaling, cutout, pixel noise), codes made invariant to the augmentation, a noisy
+classifier head.
 
 (Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
 those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
@@ -462,6 +465,24 @@ class NoisyHeadNet(vaesvm._net.VAENet):
         return reconstruction, kl, classification
 
 
+class InvariantCodesNet(vaesvm._net.VAENet):
+    """The loss plus ``weight`` times the squared distance between the latent mean of each
+    augmented training image and that of its clean original, added to the row's
+    reconstruction term (one more encoder pass over the clean batch, in training mode).
+    ``transform`` encodes clean images, and the encoder otherwise trains on augmented
+    ones only."""
+
+    weight = 10.0
+
+    def loss_terms(self, y_pred, y_true, X):
+        reconstruction, kl, classification = super().loss_terms(y_pred, y_true, X)
+        if self.module_.training and isinstance(X, Mapping):  # a denoising batch
+            clean_mu, _ = self.module_.encode(X["target"])
+            gap = (y_pred[1] - clean_mu).pow(2).sum(1)
+            reconstruction = reconstruction + self.weight * gap
+        return reconstruction, kl, classification
+
+
 class AveragedNet(vaesvm._net.VAENet):
     """The model's weights (and batch-norm statistics) averaged over training steps.
 
@@ -592,7 +613,8 @@ class PixelNoiseAugment(vaesvm._augment.ImageAugment):
 #: (:class:`ContinuousBernoulliVAE`), the learning rate on a cosine (:class:`CosineNet`),
 #: the training images' augmentation (the shift rule's fraction of the side,
 #: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`,
-#: :class:`PixelNoiseAugment`).
+#: :class:`PixelNoiseAugment`), codes of augmented images pulled towards the clean ones'
+#: (:class:`InvariantCodesNet`), a noisy classifier head (:class:`NoisyHeadNet`).
 #: name -> patches {name in a module: its value within the fit}; the module is the one
 #: :data:`PATCHED` gives, :mod:`vaesvm._model` (its constants) for the others.
 ARCHITECTURES: dict[str, dict] = {
@@ -608,6 +630,9 @@ ARCHITECTURES: dict[str, dict] = {
     "continuous Bernoulli": {"VAE": ContinuousBernoulliVAE},
     "head on sampled codes": {"VAENet": NoisyHeadNet},
     "head dropout 0.5": {"VAENet": type("NoisyHeadNet", (NoisyHeadNet,), {"noise": 0.5})},
+    "invariant codes x10": {"VAENet": InvariantCodesNet},
+    "invariant codes x100": {"VAENet": type("InvariantCodesNet", (InvariantCodesNet,),
+                                            {"weight": 100.0})},
     "cosine learning rate": {"VAENet": CosineNet},
     "cosine learning rate, peak 0.002": {"VAENet": type("CosineNet", (CosineNet,),
                                                         {"peak": 2.0})},
