@@ -613,7 +613,7 @@ class PixelNoiseAugment(vaesvm._augment.ImageAugment):
 #: (:class:`ContinuousBernoulliVAE`), the learning rate on a cosine (:class:`CosineNet`),
 #: the training images' augmentation (the shift rule's fraction of the side,
 #: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`,
-#: :class:`PixelNoiseAugment`), codes of augmented images pulled towards the clean ones'
+#: :class:`PixelNoiseAugment`), codes of augmented images pulled towards the clean ones
 #: (:class:`InvariantCodesNet`), a noisy classifier head (:class:`NoisyHeadNet`).
 #: name -> patches {name in a module: its value within the fit}; the module is the one
 #: :data:`PATCHED` gives, :mod:`vaesvm._model` (its constants) for the others.
