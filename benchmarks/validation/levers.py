@@ -428,19 +428,29 @@ class MixupNet(vaesvm._net.VAENet):
         return loss + self.criterion_.label_weight * term
 
 
-class SmoothedLabelsNet(vaesvm._net.VAENet):
-    """The labeled term with label smoothing 0.1 (Szegedy et al., 2016)."""
+class HeadTermNet(vaesvm._net.VAENet):
+    """The library's net with another labeled term: :meth:`head_term` replaces the
+    head's cross-entropy where the library's loss has one (labels given, a head)."""
 
     def loss_terms(self, y_pred, y_true, X):
         reconstruction, kl, _ = super().loss_terms(y_pred, None, X)  # the head's term below
         if y_true is None or self.module_.n_classes == 0:
             return reconstruction, kl, None
-        classification = torch.nn.functional.cross_entropy(
+        return reconstruction, kl, self.head_term(y_pred, y_true)
+
+    def head_term(self, y_pred, y_true) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class SmoothedLabelsNet(HeadTermNet):
+    """The labeled term with label smoothing 0.1 (Szegedy et al., 2016)."""
+
+    def head_term(self, y_pred, y_true) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(
             self.module_.classify(y_pred[1]), y_true, ignore_index=-1, label_smoothing=0.1)
-        return reconstruction, kl, classification
 
 
-class NoisyHeadNet(vaesvm._net.VAENet):
+class NoisyHeadNet(HeadTermNet):
     """The labeled term on noisy latent means: the head sees ``z`` drawn from q(z | x)
     (``"sample"``, as the decoder does) or the means with dropout (a rate, each kept
     entry scaled by 1 / (1 - rate)), so that the class is not carried by a few
@@ -448,10 +458,7 @@ class NoisyHeadNet(vaesvm._net.VAENet):
 
     noise: str | float = "sample"
 
-    def loss_terms(self, y_pred, y_true, X):
-        reconstruction, kl, _ = super().loss_terms(y_pred, None, X)  # the head's term below
-        if y_true is None or self.module_.n_classes == 0:
-            return reconstruction, kl, None
+    def head_term(self, y_pred, y_true) -> torch.Tensor:
         _, mu, logvar = y_pred
         g = self.module_.noise_generator
         if self.noise == "sample":
@@ -460,9 +467,8 @@ class NoisyHeadNet(vaesvm._net.VAENet):
         else:
             keep = torch.rand(mu.shape, generator=g, device=mu.device) >= self.noise
             z = mu * keep / (1 - self.noise)
-        classification = torch.nn.functional.cross_entropy(
-            self.module_.classify(z), y_true, ignore_index=-1)
-        return reconstruction, kl, classification
+        return torch.nn.functional.cross_entropy(self.module_.classify(z), y_true,
+                                                 ignore_index=-1)
 
 
 class InvariantCodesNet(vaesvm._net.VAENet):
