@@ -27,8 +27,8 @@
         --pixel-graph
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
         --seeds 3 --pixel-graph
-    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
-        --labels 100 --seeds 3 --pixel-graph
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared --labels 100 --seeds 3 --pixel-graph
     python benchmarks/validation/levers.py --head-confidence
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL weight 0.5" "KL weight 2" "20 components" "100 components"
@@ -38,8 +38,9 @@
         --settings "KL weight 0.5" "KL weight 0.25" "KL weight 0.1"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "KL weight 0.5" "KL weight 0.25" "KL weight 0.1"
-    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
-        --labels 100 --seeds 3 --settings "KL weight 0.25" "KL weight 0.1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" "KL weight 0.1"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 3000 --seeds 3 \
         --settings "default" "KL weight 0.25"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
@@ -50,8 +51,9 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, label weight 1" "KL 0.25, label weight 2" \
         "KL 0.25, label weight 4" "KL 0.25, alpha 0.97"
-    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
-        --labels 100 --seeds 3 --settings "KL 0.25, label weight 2" "KL 0.25, label weight 4"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared --labels 100 --seeds 3 \
+        --settings "KL 0.25, label weight 2" "KL 0.25, label weight 4"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, 60 epochs" "KL 0.25, 100 components"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
@@ -82,8 +84,8 @@
         --settings "KL weight 0.25" --head-logits
     python benchmarks/validation/levers.py --sets digits --labels 50 --seeds 5 \
         --settings "KL weight 0.25" --head-logits
-    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
-        fashion-mnist-20000 --labels 100 --seeds 5 --first-seed 3 \
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared fashion-mnist-20000 --labels 100 --seeds 5 --first-seed 3 \
         --settings "KL weight 0.25" "KL 0.25, label weight 2"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "shift 3/28" "rotation 10, scale 0.1" "cutout 0.3" "shift 4/28"
@@ -99,8 +101,9 @@
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "KL weight 0.25" --propagations "codes graph" "cosine graph" \
         "standardized graph" "self-tuning weights"
-    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
-        --labels 100 --seeds 3 --settings "KL weight 0.25" --propagations "codes graph" \
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --propagations "codes graph" \
         "cosine graph" "standardized graph" "self-tuning weights"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL weight 0.25" --propagations "alpha 0.97 for labeled rows" \
@@ -116,6 +119,24 @@
         --settings "pixel dropout 0.2" "Gaussian noise 0.1"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "invariant codes x10" "invariant codes x100"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --features
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --features
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 \
+        fashion-mnist-colour-undeclared --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --features
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, label weight 2, 60 epochs"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "weight decay 0.1" "weight decay 1"
+    python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" "KL weight 0.1" --propagations "codes graph" \
+        "cosine graph" "self-tuning weights"
+    python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
+        --settings "default" "KL 0.25, label weight 2"
+    python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
+        --settings "KL weight 0.25" --features
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -143,6 +164,10 @@ heads are scored on the codes of the validation images:
 - with ``--augmented-labels``, ``SVC, shifted labels`` / ``SVC, moved labels``:
   ``SVC()`` trained on the labeled codes and the codes of moved copies of the
   labeled images (:func:`augmented_label_scores`).
+- with ``--features``, every head on what the encoder computes before the latent
+  means (its last hidden layer, its convolutions' output, or the hidden layer
+  joined to the latent means), propagated over the code graph, and the latent means
+  propagated over the hidden layer's graph (:func:`feature_codes`).
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
@@ -163,19 +188,23 @@ prior with one Gaussian per class, mixup or label smoothing in the labeled term,
 averaging, the continuous Bernoulli likelihood, a cosine learning-rate schedule, and
 other augmentations of the training images (larger or smaller shifts, rotation and
 scaling, cutout, pixel noise), codes made invariant to the augmentation, a noisy
-classifier head.
+classifier head, weight decay.
 
-(Every ``"default"`` row so far was trained with ``kl_weight=1.0``, the default of
-those runs; ``"KL weight W"`` sets ``kl_weight=W``. The other settings of those runs
-(epochs, batch, components, propagation off) pin ``kl_weight=1.0``, so that their
-commands still reproduce their rows; the settings named ``"KL 0.25, ..."``
+(Every ``"default"`` row was trained with ``kl_weight=1.0``, the default of those
+runs, and ``"default"`` pins it; ``"KL weight W"`` sets ``kl_weight=W``, and
+``"KL weight 0.25"`` is today's default with labels. The other settings of those runs
+(epochs, batch, components, propagation off) pin ``kl_weight=1.0`` as well, so that
+their commands still reproduce their rows; the settings named ``"KL 0.25, ..."``
 (:data:`LIGHTER_KL`) start from the rule's weight with labels. ``"30 epochs"`` is the default
 before ``max_epochs="auto"``; the runs above
 predate the rule and were logged as ``"default"``, renamed since. On 20,000 images
 ``"auto"`` is 30 epochs too.)
 
 Sets: scikit-learn's 8 x 8 ``digits`` (conv, no augmentation), the study's other
-image sets by name (``fashion-mnist-14``, ``fashion-mnist-colour``: 12,000 images) and
+image sets by name (``fashion-mnist-14``, ``fashion-mnist-colour``: 12,000 images; each
+given the image shape the study declares, see :func:`load_set`; the colour rows of
+the runs above were fitted without it, on the MLP encoder, and are recorded as
+``fashion-mnist-colour-undeclared``, the name that reproduces them) and
 ``fashion-mnist-<rows>``, the first rows of Fashion-MNIST's train images (augmented
 from 20,000 rows on, as at 60,000). Labeled subsets come from the pool
 (:func:`vaesvm.study.experiments.validation_split`); the test sets are never
@@ -208,6 +237,7 @@ import vaesvm._options
 from vaesvm import VAETransformer, make_semi_supervised_split
 from vaesvm._propagation import EmbeddingPropagation, nearest_neighbors, propagate, smooth
 from vaesvm.study.experiments import label_spreading, validation_split
+from vaesvm.study.image_sets import IMAGE_SETS, _tinted, load_image_set
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "validation" / "levers.jsonl"
 
@@ -219,7 +249,7 @@ def _epochs_for_steps(steps: int):
 #: name -> VAETransformer parameters, or a function of the number of training rows
 #: that returns them.
 SETTINGS: dict[str, dict | Callable[[int], dict]] = {
-    "default": {},
+    "default": {"kl_weight": 1.0},  # the library's default before kl_weight="auto"
     "30 epochs": {"max_epochs": 30},  # the default before max_epochs="auto"
     "500 steps": _epochs_for_steps(500),
     "1000 steps": _epochs_for_steps(1000),
@@ -260,6 +290,7 @@ LIGHTER_KL: dict[str, dict] = {
     "KL warm-up 20": {"kl_warmup_epochs": 20},
     "KL warm-up 30": {"kl_warmup_epochs": 30},
     "label weight 2, KL warm-up 20": {"label_weight": 2.0, "kl_warmup_epochs": 20},
+    "label weight 2, 60 epochs": {"label_weight": 2.0, "max_epochs": 60},
     "hidden 600": {"hidden_layer_sizes": (600,)},
     "hidden 600-600-600": {"hidden_layer_sizes": (600, 600, 600)},
     "learning rate 0.002": {"learning_rate": 0.002},
@@ -544,6 +575,19 @@ class CosineNet(vaesvm._net.VAENet):
         return [*super()._default_callbacks, ("cosine_lr", CosineLR(self.peak))]
 
 
+class DecayedNet(vaesvm._net.VAENet):
+    """The library's net with decoupled weight decay in its Adam (AdamW; Loshchilov &
+    Hutter, 2019): each step shrinks every weight by ``lr * decay`` of itself."""
+
+    decay = 0.1
+
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        for group in self.optimizer_.param_groups:
+            group["weight_decay"], group["decoupled_weight_decay"] = self.decay, True
+        return self
+
+
 class AffineAugment(vaesvm._augment.ImageAugment):
     """The library's shifts (and flips), then a random rotation and scaling of each image.
 
@@ -620,7 +664,8 @@ class PixelNoiseAugment(vaesvm._augment.ImageAugment):
 #: the training images' augmentation (the shift rule's fraction of the side,
 #: :data:`vaesvm._options.SHIFT_FRACTION`; :class:`AffineAugment`, :class:`CutoutAugment`,
 #: :class:`PixelNoiseAugment`), codes of augmented images pulled towards the clean ones
-#: (:class:`InvariantCodesNet`), a noisy classifier head (:class:`NoisyHeadNet`).
+#: (:class:`InvariantCodesNet`), a noisy classifier head (:class:`NoisyHeadNet`), weight
+#: decay (:class:`DecayedNet`).
 #: name -> patches {name in a module: its value within the fit}; the module is the one
 #: :data:`PATCHED` gives, :mod:`vaesvm._model` (its constants) for the others.
 ARCHITECTURES: dict[str, dict] = {
@@ -642,6 +687,8 @@ ARCHITECTURES: dict[str, dict] = {
     "cosine learning rate": {"VAENet": CosineNet},
     "cosine learning rate, peak 0.002": {"VAENet": type("CosineNet", (CosineNet,),
                                                         {"peak": 2.0})},
+    "weight decay 0.1": {"VAENet": DecayedNet},
+    "weight decay 1": {"VAENet": type("DecayedNet", (DecayedNet,), {"decay": 1.0})},
     # the training images' augmentation (where "auto" augments: 20,000 rows and more)
     "shift 1/28": {"SHIFT_FRACTION": 1 / 28},
     "shift 3/28": {"SHIFT_FRACTION": 3 / 28},
@@ -756,30 +803,31 @@ def pseudo_labels(Z: np.ndarray, y: np.ndarray, lab: np.ndarray, candidates: np.
 
 
 def self_trained(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
-                 rest: np.ndarray, candidates: np.ndarray
+                 rest: np.ndarray, candidates: np.ndarray, declared: Mapping | None = None
                  ) -> tuple[np.ndarray, VAETransformer, float]:
     """Self-training (:data:`SELF_TRAINING`): the second VAE's codes of every row of X,
     that VAE, and the share of its pseudo-labels that are right. Pseudo-labels are drawn
     from ``candidates`` (the unlabeled pool, never the validation images)."""
-    first, _ = fit_setting("KL weight 0.25", seed, X, y, lab, rest)
+    first, _ = fit_setting("KL weight 0.25", seed, X, y, lab, rest, declared)
     n_classes = len(np.unique(y[lab]))
     extra = (SELF_TRAINING[setting] - 1) * len(lab) // n_classes
     picks, picked = pseudo_labels(first, y, lab, candidates, extra)
-    vae = VAETransformer(random_state=seed, **SETTINGS["KL weight 0.25"])
+    vae = VAETransformer(random_state=seed, **{**(declared or {}), **SETTINGS["KL weight 0.25"]})
     vae.fit(X[np.concatenate([lab, picks])], np.concatenate([y[lab], picked]),
             X_unlabeled=X[np.setdiff1d(rest, picks)])
     return vae.transform(X), vae, float((y[picks] == picked).mean())
 
 
 def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.ndarray,
-                rest: np.ndarray) -> tuple[np.ndarray, VAETransformer]:
+                rest: np.ndarray, declared: Mapping | None = None
+                ) -> tuple[np.ndarray, VAETransformer]:
     """Fit ``setting`` as the study's pipeline fits the VAE on the rows ``lab`` (with
     their labels) and ``rest`` (unlabeled); the codes of every row of X.
 
     For an ensemble, the first VAE (the default one at ``seed``) is returned.
     """
     if setting in ENSEMBLES:
-        fitted = [fit_setting("default", seed + 100 * j, X, y, lab, rest)
+        fitted = [fit_setting("default", seed + 100 * j, X, y, lab, rest, declared)
                   for j in range(ENSEMBLES[setting])]
         return np.hstack([Z for Z, _ in fitted]), fitted[0][1]
     params = SETTINGS.get(setting, {})
@@ -787,7 +835,7 @@ def fit_setting(setting: str, seed: int, X: np.ndarray, y: np.ndarray, lab: np.n
     patch = (consistency(setting) if setting in CONSISTENCY else
              architecture(setting) if setting in ARCHITECTURES else contextlib.nullcontext())
     with patch:
-        vae = VAETransformer(random_state=seed, **params)
+        vae = VAETransformer(random_state=seed, **{**(declared or {}), **params})
         vae.fit(X[lab], y[lab], X_unlabeled=X[rest])
     return vae.transform(X), vae
 
@@ -1046,6 +1094,46 @@ def graph_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
     return codes, measures
 
 
+def encoder_layers(vae: VAETransformer, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoder's own features of every row of X, before the latent layer: the
+    convolutions' output (flattened; convolutional encoders only) and the last hidden
+    layer (the input of the latent means)."""
+    body, rows = vae.net_.module_.encoder, vae._check_X(X)
+    layers = {"hidden layer": vae.net_.map_batches(rows, lambda m, x: m.encoder(x))}
+    flat = [i for i, layer in enumerate(body) if isinstance(layer, torch.nn.Flatten)]
+    if flat:
+        layers["conv features"] = vae.net_.map_batches(
+            rows, lambda m, x: m.encoder[:flat[0] + 1](x))
+    return layers
+
+
+def scaled_like(F: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """``F`` scaled to the total variance of ``Z`` (so that joined, each weighs as much in
+    the RBF kernel with ``gamma="scale"``)."""
+    return F * np.sqrt(Z.var(axis=0).sum() / max(F.var(axis=0).sum(), 1e-12))
+
+
+def feature_codes(vae: VAETransformer, X: np.ndarray) -> dict[str, np.ndarray]:
+    """What the SVC sees, from the encoder's other layers (``--features``): each row of X a
+    node of the k-NN graph of the latent means (the VAE's weight, neighbours and steps),
+    over which are propagated the latent means themselves (the reference, every row a
+    node as in :func:`graph_scores`), the last hidden layer, the convolutions' output,
+    or the latent means joined with the hidden layer (scaled to the same total
+    variance); and the latent means propagated over the hidden layer's k-NN graph."""
+    graph, latent = vae.propagation_, vae.encode(X)
+    layers = encoder_layers(vae, X)
+    code_graph = knn_graph(latent, graph.n_neighbors)
+    values = {"latent means": latent, **layers,
+              "latent means + hidden layer": np.hstack(
+                  [latent, scaled_like(layers["hidden layer"], latent)])}
+    codes = {f"{name} over the code graph": propagated_over(v, code_graph, graph)
+             for name, v in values.items()}
+    hidden_graph = knn_graph(layers["hidden layer"], graph.n_neighbors)
+    codes["latent means over the hidden-layer graph"] = propagated_over(latent, hidden_graph,
+                                                                        graph)
+    return codes
+
+
 def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
     """Leave-one-out 1-NN accuracy among the rows of ``F`` (the labeled images)."""
     D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(-1)
@@ -1053,10 +1141,38 @@ def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
     return float((y[D.argmin(1)] == y).mean())
 
 
+#: The suffix of a set name whose images are given without the image shape the study
+#: declares for them (``image_shape="auto"`` then finds no square grey image in the
+#: 2,352 features of the colour set: MLP encoder, no augmentation).
+UNDECLARED = "-undeclared"
+#: The suffix of a grey set tinted with a random colour per image, as the study's colour
+#: set is made from Fashion-MNIST (``digits-tinted``: 3 x 8 x 8, declared).
+TINTED = "-tinted"
+
+
+def load_set(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Train images and labels of ``name`` (:func:`speed_levers.load`), and the
+    parameters the study's pipeline is given for them: the image shape it declares (the
+    colour set's 3 x 28 x 28), none for sets whose shape ``"auto"`` finds, or with
+    :data:`UNDECLARED` after the name; a grey set tinted with :data:`TINTED` after it."""
+    if name.endswith(UNDECLARED):
+        return (*load(name.removesuffix(UNDECLARED)), {})
+    if name.endswith(TINTED):  # a second colour set, as the study's colour set is made
+        X, y, _ = load_set(name.removesuffix(TINTED))
+        side = math.isqrt(X.shape[1])
+        return _tinted(X, 0), y, {"image_shape": (3, side, side)}
+    if name not in IMAGE_SETS:
+        return (*load(name), {})
+    data = load_image_set(name)
+    declared = {} if data.image_shape is None else {"image_shape": tuple(data.image_shape)}
+    return data.X_train, data.y_train, declared
+
+
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
-        pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0) -> None:
-    X, y = load(name)
+        pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0,
+        features: bool = False) -> None:
+    X, y, declared = load_set(name)
     pool, val = validation_split(len(X))
     for n in labels:
         for seed in range(first_seed, seeds):
@@ -1067,9 +1183,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 extra = {}
                 if setting in SELF_TRAINING:
                     Z, vae, extra["pseudo_label_precision"] = self_trained(
-                        setting, seed, X, y, lab, rest, np.setdiff1d(pool, lab))
+                        setting, seed, X, y, lab, rest, np.setdiff1d(pool, lab), declared)
                 else:
-                    Z, vae = fit_setting(setting, seed, X, y, lab, rest)
+                    Z, vae = fit_setting(setting, seed, X, y, lab, rest, declared)
                 seconds = time.perf_counter() - start
                 codes = {setting: Z}
                 if setting in ENSEMBLES:  # its first member is the default
@@ -1083,6 +1199,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                     codes[f"{setting}, test-time shifts"] = test_time_augmented(vae, X)
                 if head_logits_too:
                     codes.update(with_head_logits(vae, Z, setting))
+                if features and vae.propagation_ is not None:
+                    codes.update({f"{setting}, {f}": F
+                                  for f, F in feature_codes(vae, X).items()})
                 if "cosine graph" in propagations and vae.propagation_ is not None:
                     extra.update(cosine_measures(vae, X, y, lab))
                 if propagations and vae.propagation_ is not None:
@@ -1150,6 +1269,9 @@ def main() -> None:
     parser.add_argument("--head-logits", action="store_true",
                         help="also the VAE's own head, and SVC() on the codes joined with "
                              "the head's logits")
+    parser.add_argument("--features", action="store_true",
+                        help="also SVC() on the encoder's hidden layers, propagated over the "
+                             "code graph")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -1162,7 +1284,8 @@ def main() -> None:
         return
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
-            args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed)
+            args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed,
+            args.features)
 
 
 if __name__ == "__main__":
