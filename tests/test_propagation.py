@@ -236,3 +236,68 @@ def test_nearest_neighbors_refuses_more_neighbours_than_rows():
     R = torch.zeros(5, 2)
     with pytest.raises(ValueError, match="k=6 neighbours among 5 reference rows"):
         nearest_neighbors(R, R, 6)
+
+
+# ------------------------------------------------------------ the graph's metric
+def test_cosine_graph_finds_neighbours_by_direction_and_propagates_the_codes():
+    rng = np.random.RandomState(0)
+    codes = rng.randn(300, 5).astype(np.float32)
+    # each code's length scaled at random: the cosine graph does not see it
+    scaled = codes * rng.uniform(0.2, 5.0, size=(300, 1)).astype(np.float32)
+    prop = EmbeddingPropagation(alpha=0.8, n_neighbors=6, steps=3, metric="cosine")
+    neighbors, propagated = prop._build(torch.from_numpy(scaled))
+    want = NearestNeighbors(n_neighbors=6, metric="cosine").fit(codes).kneighbors(
+        return_distance=False)
+    # sklearn leaves each point out of its own neighbours; the graph keeps it first
+    np.testing.assert_array_equal(neighbors[:, 1:].numpy(), want[:, :5])
+    assert (neighbors[:, 0].numpy() == np.arange(300)).all()
+    # the values propagated are the codes as they are, lengths included
+    np.testing.assert_array_equal(prop.codes_, scaled)
+    torch.testing.assert_close(propagated, propagate(torch.from_numpy(scaled),
+                                                     neighbors.long(), 0.8, 3))
+    # a new code is mapped against the training codes' directions
+    new = torch.from_numpy(3.0 * codes[:4])
+    mapped = prop.transform(new)
+    by_direction = nearest_neighbors(torch.nn.functional.normalize(new, dim=1),
+                                     torch.nn.functional.normalize(torch.from_numpy(scaled),
+                                                                   dim=1), 6)
+    torch.testing.assert_close(mapped, smooth(new, by_direction, propagated, 0.8))
+
+
+def test_unknown_metric_is_refused():
+    with pytest.raises(ValueError, match="metric must be one of"):
+        EmbeddingPropagation(alpha=0.8, n_neighbors=6, steps=3, metric="manhattan")
+
+
+def test_transformer_metric_changes_the_graph_only(fast_params):
+    """``propagation_metric="cosine"``: the same network, the graph by direction."""
+    rng = np.random.RandomState(0)
+    grey = rng.rand(120, 64).astype(np.float32)
+    colour = (grey[:, None, :] * rng.uniform(0.3, 1.0, (120, 3, 1))).reshape(120, -1)
+    colour = colour.astype(np.float32)
+    params = {**fast_params, "encoder": "mlp", "image_shape": (3, 8, 8)}
+    default = VAETransformer(**params).fit(colour)
+    assert default.propagation_.metric == "euclidean"
+    cosine = VAETransformer(propagation_metric="cosine", **params).fit(colour)
+    assert cosine.propagation_.metric == "cosine"
+    np.testing.assert_array_equal(cosine.encode(colour), default.encode(colour))
+    mu = cosine.encode(colour)
+    unit = mu / np.linalg.norm(mu, axis=1, keepdims=True)
+    nbrs = NearestNeighbors(n_neighbors=10).fit(unit).kneighbors(unit[:5], return_distance=False)
+    alpha = cosine.propagation_alpha_
+    want = (1 - alpha) * mu[:5] + alpha * cosine.propagation_.propagated_[nbrs].mean(1)
+    np.testing.assert_allclose(cosine.transform(colour[:5]), want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(cosine.transform(colour), default.transform(colour))
+    with pytest.raises(ValueError, match="propagation_metric"):
+        VAETransformer(propagation_metric="manhattan", **params).fit(colour)
+
+
+def test_models_saved_before_the_metric_load_as_euclidean():
+    codes = torch.from_numpy(np.random.RandomState(0).randn(100, 4).astype(np.float32))
+    prop = EmbeddingPropagation(alpha=0.8, n_neighbors=5, steps=2).fit(codes)
+    state = dict(prop.__dict__)
+    del state["metric"]
+    old = EmbeddingPropagation.__new__(EmbeddingPropagation)
+    old.__setstate__(state)
+    assert old.metric == "euclidean"
+    torch.testing.assert_close(old.transform(codes), prop.transform(codes))

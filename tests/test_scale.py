@@ -224,3 +224,23 @@ def test_fit_on_a_memmap_pool_drops_its_pages_once_encoded(tmp_path, monkeypatch
     est.fit(X[:300], X_unlabeled=np.load(path, mmap_mode="r"))
     assert len(dropped) == 1 and isinstance(dropped[0], RowStack)
     assert isinstance(dropped[0].parts[1].base, np.memmap)  # the pool itself, not a copy
+
+
+def test_cosine_graph_index_searches_unit_codes_and_survives_joblib(low_threshold, tmp_path):
+    """With ``metric="cosine"`` the index holds the unit-length codes (rebuilt from the
+    codes after loading) and finds neighbours by direction."""
+    codes = torch.from_numpy(clustered_codes(2000))
+    scaled = codes * torch.from_numpy(np.random.default_rng(1).uniform(0.2, 5.0, (2000, 1))
+                                      .astype(np.float32))
+    prop = EmbeddingPropagation(0.9, 10, 2, random_state=0, metric="cosine")
+    neighbors, _ = prop._build(scaled)
+    unit = torch.nn.functional.normalize(scaled, dim=1)
+    exact = nearest_neighbors(unit, unit, 10).numpy()
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(neighbors.numpy(), exact)])
+    assert recall >= 0.95
+    np.testing.assert_array_equal(prop.codes_, scaled.numpy())  # the codes as they are
+    before = prop.transform(scaled[:300])
+    joblib.dump(prop, tmp_path / "prop.joblib")
+    loaded = joblib.load(tmp_path / "prop.joblib")
+    np.testing.assert_array_equal(loaded.index_.codes_, unit.numpy())
+    assert torch.equal(loaded.transform(scaled[:300]), before)

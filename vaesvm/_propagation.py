@@ -15,7 +15,10 @@ one more step against the propagated training codes:
 ``(1 - alpha) * mu(x) + alpha * mean of F over its k nearest training codes``.
 For a training row that is one more step of the same iteration.
 
-The neighbours are found by an exact search (:func:`nearest_neighbors`) for up to
+The neighbours are the nearest codes by Euclidean distance, or by cosine similarity
+(``metric="cosine"``: among the codes scaled to unit length, :func:`search_space`);
+the codes propagated are the latent means as they are either way. They are found by
+an exact search (:func:`nearest_neighbors`) for up to
 ``APPROXIMATE_GRAPH["min_codes"]`` training codes and on a GPU; beyond that, on a
 CPU, by a seeded inverted-file index of faiss (:class:`ApproximateIndex`), whose
 search costs grow far more slowly with the number of codes.
@@ -34,8 +37,12 @@ import torch
 
 from ._options import APPROXIMATE_GRAPH
 
-__all__ = ["ApproximateIndex", "EmbeddingPropagation", "nearest_neighbors", "nearest_tiles",
-           "neighbor_dtype", "propagate", "search_tiles", "smooth", "uses_approximate_search"]
+__all__ = ["METRICS", "ApproximateIndex", "EmbeddingPropagation", "nearest_neighbors",
+           "nearest_tiles", "neighbor_dtype", "propagate", "search_space", "search_tiles",
+           "smooth", "uses_approximate_search"]
+
+#: How the propagation graph measures the nearness of codes (``propagation_metric``).
+METRICS: tuple[str, ...] = ("euclidean", "cosine")
 
 #: What ``fit`` says when the approximate search would be used but faiss is missing.
 MISSING_FAISS = (
@@ -63,6 +70,27 @@ SEARCH_ROWS = 65536
 SMOOTH_ROWS = 4096
 
 
+def search_space(codes: torch.Tensor, metric: str) -> torch.Tensor:
+    """The codes as the graph's neighbours are searched among them.
+
+    Parameters
+    ----------
+    codes : torch.Tensor of shape (n, d)
+        Latent means.
+    metric : {"euclidean", "cosine"}
+        ``"euclidean"``: ``codes`` itself (the same tensor). ``"cosine"``: each code
+        scaled to unit length, among which the nearest by Euclidean distance are
+        those of largest cosine similarity.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, d)
+    """
+    if metric == "cosine":
+        return torch.nn.functional.normalize(codes, dim=1)
+    return codes
+
+
 class EmbeddingPropagation:
     """Embedding propagation over the k-nearest-neighbour graph of training codes.
 
@@ -79,9 +107,11 @@ class EmbeddingPropagation:
         Neighbours per node (at most the number of training codes).
     steps : int
         Iterations of the propagation.
-
     random_state : int, default=0
         Seed of the approximate index's k-means (used above the size threshold).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        How neighbours are found (:func:`search_space`); the codes propagated are
+        the same either way.
 
     Attributes
     ----------
@@ -90,16 +120,25 @@ class EmbeddingPropagation:
     propagated_ : ndarray of shape (n_rows, d), dtype float32
         Their propagated codes F.
     index_ : ApproximateIndex or None
-        The approximate index of ``codes_`` that ``transform`` searches too; None
-        when the graph was searched exactly.
+        The approximate index of ``codes_`` (in the search space of ``metric``) that
+        ``transform`` searches too; None when the graph was searched exactly.
     """
 
     def __init__(self, alpha: float, n_neighbors: int, steps: int,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, metric: str = "euclidean") -> None:
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
         self.alpha = float(alpha)
         self.n_neighbors = int(n_neighbors)
         self.steps = int(steps)
         self.random_state = int(random_state)
+        self.metric = metric
+
+    def _searched_codes(self) -> np.ndarray:
+        """``codes_`` in the search space: the array itself for ``"euclidean"``."""
+        if self.metric == "euclidean":
+            return self.codes_
+        return search_space(torch.from_numpy(self.codes_), self.metric).numpy()
 
     def _build(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Build the graph of ``codes`` and propagate; return its neighbours and F.
@@ -108,14 +147,17 @@ class EmbeddingPropagation:
         codes): half the memory of int64, and ``embedding_bag`` reads either alike.
         """
         index, host_codes = None, codes.cpu().numpy()
-        if uses_approximate_search(codes):  # the index shares host_codes: pickled once
-            index = ApproximateIndex.fit(host_codes, self.random_state)
-            neighbors = index.search(codes, self.n_neighbors)
+        space = search_space(codes, self.metric)  # codes itself for "euclidean"
+        if uses_approximate_search(codes):
+            # for "euclidean" the index shares host_codes: pickled once
+            host_space = host_codes if space is codes else space.cpu().numpy()
+            index = ApproximateIndex.fit(host_space, self.random_state)
+            neighbors = index.search(space, self.n_neighbors)
             # the index holds a copy of the codes: free it before the propagation
             # allocates its codes, transform rebuilds it (as after loading)
             index.release()
         else:
-            neighbors = nearest_neighbors(codes, codes, self.n_neighbors)
+            neighbors = nearest_neighbors(space, space, self.n_neighbors)
             neighbors = neighbors.to(neighbor_dtype(len(codes)))
         propagated = propagate(codes, neighbors, self.alpha, self.steps)
         self.codes_, self.propagated_ = host_codes, propagated.cpu().numpy()
@@ -124,9 +166,10 @@ class EmbeddingPropagation:
 
     def __setstate__(self, state: dict) -> None:
         """Restore, and give the approximate index back the training codes it searches."""
+        self.__dict__.setdefault("metric", "euclidean")  # models saved before the metric
         self.__dict__.update(state)
         if getattr(self, "index_", None) is not None:
-            self.index_.codes_ = self.codes_
+            self.index_.codes_ = self._searched_codes()
 
     def fit(self, codes: torch.Tensor) -> "EmbeddingPropagation":
         """Build the graph of the training ``codes`` (on their device), propagate; return self."""
@@ -172,10 +215,11 @@ class EmbeddingPropagation:
         torch.Tensor of shape (n, d)
         """
         index = getattr(self, "index_", None)  # models saved before the index existed
+        queries = search_space(codes, self.metric)
         if index is not None:
-            neighbors = index.search(codes, self.n_neighbors)
+            neighbors = index.search(queries, self.n_neighbors)
         else:
-            neighbors = nearest_neighbors(codes, torch.from_numpy(self.codes_),
+            neighbors = nearest_neighbors(queries, torch.from_numpy(self._searched_codes()),
                                           self.n_neighbors)
         return smooth(codes, neighbors, torch.from_numpy(self.propagated_), self.alpha)
 

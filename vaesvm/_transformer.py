@@ -21,7 +21,7 @@ from ._augment import AUGMENTATIONS, CHECK_ROWS, check_augmentation
 from ._model import ACTIVATIONS, ENCODERS, LIKELIHOODS
 from ._net import build_net, epoch_history, fit_seeded, latent_means, torch_threads
 from ._options import PRECISIONS, fill_rule_texts, resolve_options
-from ._propagation import EmbeddingPropagation
+from ._propagation import METRICS, EmbeddingPropagation
 from ._rows import drop_resident_pages
 from ._validation import (
     TrainingData,
@@ -150,6 +150,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         searches the same index.
     propagation_steps : int, default=10
         Iterations of the propagation.
+    propagation_metric : {"euclidean", "cosine"}, default="euclidean"
+        How the propagation graph finds a code's neighbours, among the training
+        codes and for the rows ``transform`` maps: the nearest by Euclidean
+        distance, or those of largest cosine similarity (the direction of the
+        code, whatever its length). The codes propagated are the latent means
+        either way. ``"cosine"`` is for images whose brightness or tint varies
+        apart from their class, which may scale the length of their codes (see
+        the user guide, "Embedding propagation").
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data. ``"auto"``: |epochs_rule|.
     batch_size : int, default=256
@@ -294,6 +302,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "propagation_alpha": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "propagation_steps": [Interval(Integral, 1, None, closed="left")],
+        "propagation_metric": [StrOptions(set(METRICS))],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -323,6 +332,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         propagation_alpha: float | str = "auto",
         n_neighbors: int = 10,
         propagation_steps: int = 10,
+        propagation_metric: str = "euclidean",
         max_epochs: int | str = "auto",
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -348,6 +358,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.propagation_alpha = propagation_alpha
         self.n_neighbors = n_neighbors
         self.propagation_steps = propagation_steps
+        self.propagation_metric = propagation_metric
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -473,7 +484,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             if options.propagation_alpha > 0:
                 propagation = EmbeddingPropagation(options.propagation_alpha,
                                                    options.n_neighbors, self.propagation_steps,
-                                                   random_state=options.seed)
+                                                   random_state=options.seed,
+                                                   metric=self.propagation_metric)
                 # the graph is searched on the training device
                 graph_codes = torch.from_numpy(latent_means(net, data.X)).to(options.device)
                 # fit reads no more rows: a memmap's pages need not stay resident
