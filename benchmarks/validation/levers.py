@@ -137,6 +137,13 @@
         --settings "default" "KL 0.25, label weight 2"
     python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
         --settings "KL weight 0.25" --features
+    python benchmarks/validation/levers.py --sets digits-tinted --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" "default" --propagations "codes graph" "cosine graph"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14-tinted --labels 100 \
+        --seeds 3 --settings "KL weight 0.25" "default" --propagations "codes graph" \
+        "cosine graph"
+    python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
+        --settings "default" --propagations "codes graph" "cosine graph"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
