@@ -144,6 +144,10 @@
         "cosine graph"
     python benchmarks/validation/levers.py --sets fashion-mnist-colour --labels 100 --seeds 3 \
         --settings "default" --propagations "codes graph" "cosine graph"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, ELU" "encoder kernels 5-5"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "KL 0.25, float32"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -309,6 +313,8 @@ LIGHTER_KL: dict[str, dict] = {
     "label weight 2": {"label_weight": 2.0},
     "label weight 4": {"label_weight": 4.0},
     "MLP encoder": {"encoder": "mlp"},
+    "ELU": {"activation": "elu"},
+    "float32": {"precision": "float32"},  # the arithmetic before bfloat16 autocast
 }
 SETTINGS.update({f"KL 0.25, {name}": {"kl_weight": 0.25, **params}
                  for name, params in LIGHTER_KL.items()})
@@ -678,6 +684,7 @@ class PixelNoiseAugment(vaesvm._augment.ImageAugment):
 ARCHITECTURES: dict[str, dict] = {
     "encoder 32-64": {"CONV_CHANNELS": (32, 64)},
     "encoder 16-32-32": {"CONV_CHANNELS": (16, 32, 32), "CONV_KERNELS": (5, 3, 3)},
+    "encoder kernels 5-5": {"CONV_KERNELS": (5, 5)},  # before the 3x3 speed change
     "conv decoder": {"VAE": ConvDecoderVAE},
     "conv decoder, lean": {"VAE": LeanConvDecoderVAE},
     "mixture prior": {"VAE": MixturePriorVAE, "VAENet": MixturePriorNet},
