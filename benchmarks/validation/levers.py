@@ -246,7 +246,8 @@ import vaesvm._augment
 import vaesvm._net
 import vaesvm._options
 from vaesvm import VAETransformer, make_semi_supervised_split
-from vaesvm._propagation import EmbeddingPropagation, nearest_neighbors, propagate, smooth
+from vaesvm._propagation import (EmbeddingPropagation, nearest_neighbors, propagate,
+                                 search_space, smooth)
 from vaesvm.study.experiments import label_spreading, validation_split
 from vaesvm.study.image_sets import IMAGE_SETS, _tinted, load_image_set
 
@@ -917,8 +918,7 @@ def _standardized(train: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]
 #: searched in; whether the neighbours are weighted, see :func:`edge_weights`).
 GRAPHS: dict[str, tuple[Callable[[torch.Tensor], Callable], bool]] = {
     "codes graph": (lambda train: lambda codes: codes, False),  # = transform (a check)
-    "cosine graph": (lambda train: lambda codes: torch.nn.functional.normalize(codes, dim=1),
-                     False),
+    "cosine graph": (lambda train: lambda codes: search_space(codes, "cosine"), False),
     "standardized graph": (_standardized, False),
     "self-tuning weights": (lambda train: lambda codes: codes, True),
 }
