@@ -148,6 +148,12 @@
         --settings "KL 0.25, ELU" "encoder kernels 5-5"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "KL 0.25, float32"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --graph-heads
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --settings "KL weight 0.25" --graph-heads
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL weight 0.25" --graph-heads
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -179,6 +185,10 @@ heads are scored on the codes of the validation images:
   means (its last hidden layer, its convolutions' output, or the hidden layer
   joined to the latent means), propagated over the code graph, and the latent means
   propagated over the hidden layer's graph (:func:`feature_codes`).
+- with ``--graph-heads``, heads that carry the labels over the k-NN graph of the
+  pool's codes: ``Poisson`` (Poisson learning, :func:`poisson_scores`), ``SVC,
+  smoothed`` (the SVC's scores smoothed over the graph, :func:`smoothed_svc_scores`)
+  and ``SVC + Poisson`` (the two heads' scores, each row standardized, summed).
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
@@ -1089,6 +1099,77 @@ def cv_spread(neighbors: torch.Tensor, y: np.ndarray, lab: np.ndarray, folds: in
     return hits / len(lab)
 
 
+def poisson_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+                   lab: np.ndarray, k: int = 10, steps: int = 500) -> np.ndarray:
+    """Poisson learning (Calder et al., 2020) on the k-NN graph of the pool's codes:
+    the labeled rows are sources ``e_y - mean(e_y)``, ``u <- D^-1 (B + W u)`` for
+    ``steps`` iterations from 0, the weights ``exp(-4 |z_i - z_j|^2 / d_k(z_i)^2)``
+    (d_k the distance to the k-th neighbour), symmetrized. Each validation image gets
+    the weighted mean of its ``k`` nearest pool nodes' scores (the graph is the pool's,
+    as LabelSpreading's is). Returns the validation rows' class scores."""
+    import scipy.sparse as sp
+    P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
+    nb = nearest_neighbors(P, P, k + 1)[:, 1:].numpy()  # the node itself left out
+    d2 = ((Z[pool][:, None, :] - Z[pool][nb]) ** 2).sum(-1)
+    w = np.exp(-4 * d2 / np.maximum(d2[:, -1:], 1e-12))
+    n = len(pool)
+    W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
+    W = W + W.T
+    degree = np.asarray(W.sum(1)).ravel()
+    classes = np.unique(y[lab])
+    where = np.searchsorted(pool, lab)
+    B = np.zeros((n, len(classes)))
+    B[where, np.searchsorted(classes, y[lab])] = 1.0
+    B[where] -= B[where].mean(0)
+    u = np.zeros_like(B)
+    for _ in range(steps):
+        u = (B + W @ u) / degree[:, None]
+    V = torch.from_numpy(np.ascontiguousarray(Z[val], dtype=np.float32))
+    nv = nearest_neighbors(V, P, k).numpy()
+    dv = ((Z[val][:, None, :] - Z[pool][nv]) ** 2).sum(-1)
+    wv = np.exp(-4 * dv / np.maximum(dv[:, -1:], 1e-12))
+    return (wv[:, :, None] * u[nv]).sum(1) / wv.sum(1, keepdims=True)
+
+
+def smoothed_svc_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+                        lab: np.ndarray, alpha: float = 0.9, k: int = 10,
+                        steps: int = 10) -> np.ndarray:
+    """The smoothing step of Correct and Smooth (Huang et al., 2021): ``SVC()``'s
+    one-vs-rest decision values on the pool, the labeled rows' replaced by their
+    one-hot labels scaled to the values' range, propagated over the pool's code graph
+    (:func:`propagate`, the VAE's own weight, neighbours and steps); each validation
+    image gets ``(1 - alpha)`` its own values plus ``alpha`` its neighbours'.
+    Returns the validation rows' class scores."""
+    svc = SVC().fit(Z[lab], y[lab])
+    G = svc.decision_function(Z[pool])
+    where = np.searchsorted(pool, lab)
+    G[where] = G.min() + (G.max() - G.min()) * (svc.classes_[None, :] == y[lab][:, None])
+    P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
+    spread = propagate(torch.from_numpy(G), nearest_neighbors(P, P, k), alpha, steps)
+    V = torch.from_numpy(np.ascontiguousarray(Z[val], dtype=np.float32))
+    own = torch.from_numpy(svc.decision_function(Z[val]))
+    return smooth(own, nearest_neighbors(V, P, k), spread, alpha).numpy()
+
+
+def graph_head_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+                      lab: np.ndarray) -> dict[str, float]:
+    """Validation accuracy of the graph heads (``--graph-heads``) on the codes ``Z``."""
+    classes = np.unique(y[lab])
+    poisson = poisson_scores(Z, y, pool, val, lab)
+    svc = SVC().fit(Z[lab], y[lab]).decision_function(Z[val])
+    scores = {"Poisson": poisson,
+              "SVC, smoothed": smoothed_svc_scores(Z, y, pool, val, lab),
+              # each row of either head's scores standardized, then summed
+              "SVC + Poisson": standardized_rows(svc) + standardized_rows(poisson)}
+    return {head: float((classes[S.argmax(1)] == y[val]).mean()) for head, S in scores.items()}
+
+
+def standardized_rows(S: np.ndarray) -> np.ndarray:
+    """Each row of ``S`` less its mean, over its standard deviation."""
+    S = S - S.mean(1, keepdims=True)
+    return S / np.maximum(S.std(1, keepdims=True), 1e-12)
+
+
 def graph_scores(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
                  lab: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """The VAE's latent means propagated over the k-NN graph of the pixels instead of the
@@ -1185,7 +1266,7 @@ def load_set(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
         pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0,
-        features: bool = False) -> None:
+        features: bool = False, graph_heads: bool = False) -> None:
     X, y, declared = load_set(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -1229,6 +1310,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         scores.update(augmented_label_scores(vae, X, y, lab, val, Z))
                     if head_logits_too and label == setting:
                         scores.update(head_scores(vae, X, y, val, Z))
+                    if graph_heads:
+                        scores.update(graph_head_scores(Z, y, pool, val, lab))
                     for head, accuracy in scores.items():
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
@@ -1286,6 +1369,9 @@ def main() -> None:
     parser.add_argument("--features", action="store_true",
                         help="also SVC() on the encoder's hidden layers, propagated over the "
                              "code graph")
+    parser.add_argument("--graph-heads", action="store_true",
+                        help="also Poisson learning and the SVC's scores smoothed over the "
+                             "pool's code graph")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -1299,7 +1385,7 @@ def main() -> None:
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
             args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed,
-            args.features)
+            args.features, args.graph_heads)
 
 
 if __name__ == "__main__":
