@@ -9,6 +9,10 @@
         --settings "KL 0.25, MLP encoder" "KL 0.25, label weight 2" "KL 0.25, label weight 4"
     python benchmarks/validation/small_sets.py --sets fashion-mnist-2000 --labels 100 \
         --subsets 3 --settings "KL 0.25, label weight 2"
+    python benchmarks/validation/small_sets.py --sets digits --labels 50 100 --subsets 3 \
+        --settings "KL weight 0.25" --graph-heads
+    python benchmarks/validation/small_sets.py --sets fashion-mnist-2000 --labels 100 500 \
+        --subsets 3 --settings "KL weight 0.25" --graph-heads
     python benchmarks/validation/small_sets.py --summary
 
 ``levers.py`` scores each setting on one fixed validation split: on the 8 x 8
@@ -23,7 +27,10 @@ rests on 1,257 predictions per subset instead of 209.
 
 The peer of the study, scikit-learn's ``LabelSpreading`` on the pixels at the
 study's settings (:func:`vaesvm.study.experiments.label_spreading`), is scored on the
-same folds and labeled subsets (setting ``"LabelSpreading, pixels"``).
+same folds and labeled subsets (setting ``"LabelSpreading, pixels"``). With
+``--graph-heads`` the heads of ``levers.py --graph-heads`` are scored on each VAE's
+codes too, the fold's train images as the graph's pool (setting ``"<setting>,
+<head>"``).
 
 Settings are :data:`levers.SETTINGS`. One JSON line per set, label count, subset,
 fold and setting in ``docs/results/validation/small_sets.jsonl``; ``--summary``
@@ -40,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import print_cell, read_jsonl, record
-from levers import SETTINGS, fit_setting
+from levers import SETTINGS, fit_setting, graph_head_scores
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from speed_levers import load
@@ -59,16 +66,24 @@ def folds(y: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def score(setting: str, X: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
-          lab: np.ndarray, seed: int) -> float:
-    """Validation accuracy of ``setting`` (or of the peer) trained on ``pool`` only."""
+          lab: np.ndarray, seed: int, graph_heads: bool = False) -> dict[str, float]:
+    """Validation accuracy of ``setting`` (or of the peer) trained on ``pool`` only; with
+    ``graph_heads``, also of the graph heads of ``levers.py`` on the same codes (as
+    ``"<setting>, <head>"``)."""
     if setting == PEER:
         y_pool = np.where(np.isin(pool, lab), y[pool], -1)
-        return float(label_spreading(X[pool], seed).fit(X[pool], y_pool).score(X[val], y[val]))
+        spread = label_spreading(X[pool], seed).fit(X[pool], y_pool)
+        return {setting: float(spread.score(X[val], y[val]))}
     Z, _ = fit_setting(setting, seed, X, y, lab, np.setdiff1d(pool, lab))
-    return float(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))
+    scores = {setting: float(SVC().fit(Z[lab], y[lab]).score(Z[val], y[val]))}
+    if graph_heads:
+        scores.update({f"{setting}, {head}": accuracy for head, accuracy
+                       in graph_head_scores(Z, y, pool, val, lab).items()})
+    return scores
 
 
-def run(name: str, labels: list[int], subsets: int, n_folds: int, settings: list[str]) -> None:
+def run(name: str, labels: list[int], subsets: int, n_folds: int, settings: list[str],
+        graph_heads: bool = False) -> None:
     X, y = load(name)
     cuts = folds(y, n_folds)
     for n in labels:
@@ -77,11 +92,13 @@ def run(name: str, labels: list[int], subsets: int, n_folds: int, settings: list
                 lab = pool[make_semi_supervised_split(y[pool], n, random_state=seed)[0]]
                 for setting in settings:
                     start = time.perf_counter()
-                    accuracy = score(setting, X, y, pool, val, lab, seed)
-                    record(OUT, {"set": name, "labels": n, "subset": seed, "fold": fold,
-                                 "folds": n_folds, "setting": setting,
-                                 "val_accuracy": accuracy, "n_val": len(val),
-                                 "seconds": time.perf_counter() - start})
+                    scores = score(setting, X, y, pool, val, lab, seed, graph_heads)
+                    seconds = time.perf_counter() - start
+                    for label, accuracy in scores.items():
+                        record(OUT, {"set": name, "labels": n, "subset": seed, "fold": fold,
+                                     "folds": n_folds, "setting": label,
+                                     "val_accuracy": accuracy, "n_val": len(val),
+                                     "seconds": seconds})
 
 
 def summary(path: Path = OUT) -> None:
@@ -103,13 +120,16 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--settings", nargs="+", default=["KL weight 0.25", PEER],
                         choices=[*SETTINGS, PEER])
+    parser.add_argument("--graph-heads", action="store_true",
+                        help="also levers.py's graph heads (Poisson learning, the smoothed "
+                             "SVC, SVC + Poisson) on each setting's codes")
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.summary:
         summary()
         return
     for name in args.sets:
-        run(name, args.labels, args.subsets, args.folds, args.settings)
+        run(name, args.labels, args.subsets, args.folds, args.settings, args.graph_heads)
 
 
 if __name__ == "__main__":
