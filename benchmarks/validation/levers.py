@@ -154,6 +154,8 @@
         --seeds 3 --settings "KL weight 0.25" --graph-heads
     python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
         --labels 100 --seeds 3 --settings "KL weight 0.25" --graph-heads
+    python benchmarks/validation/levers.py --sets fashion-mnist-60000 --labels 100 \
+        --seeds 3 --settings "KL weight 0.25" --graph-heads
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
