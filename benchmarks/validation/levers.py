@@ -246,6 +246,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import skorch.callbacks
 import torch
 from _common import print_cell, read_jsonl, record
@@ -1109,7 +1110,6 @@ def poisson_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarr
     (d_k the distance to the k-th neighbour), symmetrized. Each validation image gets
     the weighted mean of its ``k`` nearest pool nodes' scores (the graph is the pool's,
     as LabelSpreading's is). Returns the validation rows' class scores."""
-    import scipy.sparse as sp
     P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
     nb = nearest_neighbors(P, P, k + 1)[:, 1:].numpy()  # the node itself left out
     d2 = ((Z[pool][:, None, :] - Z[pool][nb]) ** 2).sum(-1)
@@ -1372,8 +1372,8 @@ def main() -> None:
                         help="also SVC() on the encoder's hidden layers, propagated over the "
                              "code graph")
     parser.add_argument("--graph-heads", action="store_true",
-                        help="also Poisson learning and the SVC's scores smoothed over the "
-                             "pool's code graph")
+                        help="also heads over the pool's code graph: Poisson learning, the "
+                             "SVC's scores smoothed, and the SVC's and Poisson's scores summed")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
