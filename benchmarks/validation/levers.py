@@ -1102,19 +1102,25 @@ def cv_spread(neighbors: torch.Tensor, y: np.ndarray, lab: np.ndarray, folds: in
     return hits / len(lab)
 
 
+def poisson_weights(queries: np.ndarray, reference: np.ndarray,
+                    neighbors: np.ndarray) -> np.ndarray:
+    """Poisson learning's edge weights ``exp(-4 |q - r|^2 / d_k(q)^2)`` from each query
+    to its ``neighbors`` among the ``reference`` rows (d_k: the distance to the last)."""
+    d2 = ((queries[:, None, :] - reference[neighbors]) ** 2).sum(-1)
+    return np.exp(-4 * d2 / np.maximum(d2[:, -1:], 1e-12))
+
+
 def poisson_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
-                   lab: np.ndarray, k: int = 10, steps: int = 500) -> np.ndarray:
-    """Poisson learning (Calder et al., 2020) on the k-NN graph of the pool's codes:
-    the labeled rows are sources ``e_y - mean(e_y)``, ``u <- D^-1 (B + W u)`` for
-    ``steps`` iterations from 0, the weights ``exp(-4 |z_i - z_j|^2 / d_k(z_i)^2)``
-    (d_k the distance to the k-th neighbour), symmetrized. Each validation image gets
-    the weighted mean of its ``k`` nearest pool nodes' scores (the graph is the pool's,
-    as LabelSpreading's is). Returns the validation rows' class scores."""
-    P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
-    nb = nearest_neighbors(P, P, k + 1)[:, 1:].numpy()  # the node itself left out
-    d2 = ((Z[pool][:, None, :] - Z[pool][nb]) ** 2).sum(-1)
-    w = np.exp(-4 * d2 / np.maximum(d2[:, -1:], 1e-12))
-    n = len(pool)
+                   lab: np.ndarray, val_neighbors: np.ndarray, steps: int = 500) -> np.ndarray:
+    """Poisson learning (Calder et al., 2020) on the k-NN graph of the pool's codes
+    (:func:`poisson_weights`, symmetrized; k as in ``val_neighbors``): the labeled rows
+    are sources ``e_y - mean(e_y)``, ``u <- D^-1 (B + W u)`` for ``steps`` iterations
+    from 0. Each validation image gets the weighted mean of the scores of its
+    ``val_neighbors`` (its k nearest pool rows: the graph is the pool's, as
+    LabelSpreading's is). Returns the validation rows' class scores."""
+    n, k = len(pool), val_neighbors.shape[1]
+    nb = knn_graph(Z[pool], k + 1)[:, 1:].numpy()  # the node itself left out
+    w = poisson_weights(Z[pool], Z[pool], nb)
     W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
     W = W + W.T
     degree = np.asarray(W.sum(1)).ravel()
@@ -1126,44 +1132,45 @@ def poisson_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarr
     u = np.zeros_like(B)
     for _ in range(steps):
         u = (B + W @ u) / degree[:, None]
-    V = torch.from_numpy(np.ascontiguousarray(Z[val], dtype=np.float32))
-    nv = nearest_neighbors(V, P, k).numpy()
-    dv = ((Z[val][:, None, :] - Z[pool][nv]) ** 2).sum(-1)
-    wv = np.exp(-4 * dv / np.maximum(dv[:, -1:], 1e-12))
-    return (wv[:, :, None] * u[nv]).sum(1) / wv.sum(1, keepdims=True)
+    wv = poisson_weights(Z[val], Z[pool], val_neighbors)
+    return (wv[:, :, None] * u[val_neighbors]).sum(1) / wv.sum(1, keepdims=True)
 
 
-def smoothed_svc_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
-                        lab: np.ndarray, alpha: float = 0.9, k: int = 10,
-                        steps: int = 10) -> np.ndarray:
-    """The smoothing step of Correct and Smooth (Huang et al., 2021): ``SVC()``'s
-    one-vs-rest decision values on the pool, the labeled rows' replaced by their
-    one-hot labels scaled to the values' range, propagated over the pool's code graph
-    (:func:`propagate`, the VAE's own weight, neighbours and steps); each validation
-    image gets ``(1 - alpha)`` its own values plus ``alpha`` its neighbours'.
-    Returns the validation rows' class scores."""
-    svc = SVC().fit(Z[lab], y[lab])
+def smoothed_svc_scores(svc: SVC, svc_val: np.ndarray, Z: np.ndarray, y: np.ndarray,
+                        pool: np.ndarray, lab: np.ndarray, val_neighbors: np.ndarray,
+                        alpha: float = 0.9, steps: int = 10) -> np.ndarray:
+    """The smoothing step of Correct and Smooth (Huang et al., 2021): the fitted
+    ``svc``'s one-vs-rest decision values on the pool, the labeled rows' replaced by
+    their one-hot labels scaled to the values' range, propagated over the pool's code
+    graph (:func:`propagate`, the VAE's own weight, neighbours and steps); each
+    validation image gets ``(1 - alpha)`` its own values ``svc_val`` plus ``alpha`` those
+    of its ``val_neighbors``. Returns the validation rows' class scores."""
     G = svc.decision_function(Z[pool])
     where = np.searchsorted(pool, lab)
     G[where] = G.min() + (G.max() - G.min()) * (svc.classes_[None, :] == y[lab][:, None])
-    P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
-    spread = propagate(torch.from_numpy(G), nearest_neighbors(P, P, k), alpha, steps)
-    V = torch.from_numpy(np.ascontiguousarray(Z[val], dtype=np.float32))
-    own = torch.from_numpy(svc.decision_function(Z[val]))
-    return smooth(own, nearest_neighbors(V, P, k), spread, alpha).numpy()
+    graph = knn_graph(Z[pool], val_neighbors.shape[1])
+    spread = propagate(torch.from_numpy(G), graph, alpha, steps)
+    return smooth(torch.from_numpy(svc_val), torch.from_numpy(val_neighbors), spread,
+                  alpha).numpy()
 
 
 def graph_head_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
-                      lab: np.ndarray) -> dict[str, float]:
-    """Validation accuracy of the graph heads (``--graph-heads``) on the codes ``Z``."""
-    classes = np.unique(y[lab])
-    poisson = poisson_scores(Z, y, pool, val, lab)
-    svc = SVC().fit(Z[lab], y[lab]).decision_function(Z[val])
+                      lab: np.ndarray, k: int = 10) -> dict[str, float]:
+    """Validation accuracy of the graph heads (``--graph-heads``) on the codes ``Z``: the
+    held-out images' ``k`` nearest pool codes are searched once, the SVC fitted once."""
+    P = torch.from_numpy(np.ascontiguousarray(Z[pool], dtype=np.float32))
+    V = torch.from_numpy(np.ascontiguousarray(Z[val], dtype=np.float32))
+    val_neighbors = nearest_neighbors(V, P, k).numpy()
+    svc = SVC().fit(Z[lab], y[lab])
+    svc_val = svc.decision_function(Z[val])
+    poisson = poisson_scores(Z, y, pool, val, lab, val_neighbors)
     scores = {"Poisson": poisson,
-              "SVC, smoothed": smoothed_svc_scores(Z, y, pool, val, lab),
+              "SVC, smoothed": smoothed_svc_scores(svc, svc_val, Z, y, pool, lab,
+                                                   val_neighbors),
               # each row of either head's scores standardized, then summed
-              "SVC + Poisson": standardized_rows(svc) + standardized_rows(poisson)}
-    return {head: float((classes[S.argmax(1)] == y[val]).mean()) for head, S in scores.items()}
+              "SVC + Poisson": standardized_rows(svc_val) + standardized_rows(poisson)}
+    return {head: float((svc.classes_[S.argmax(1)] == y[val]).mean())
+            for head, S in scores.items()}
 
 
 def standardized_rows(S: np.ndarray) -> np.ndarray:
