@@ -156,6 +156,12 @@
         --labels 100 --seeds 3 --settings "KL weight 0.25" --graph-heads
     python benchmarks/validation/levers.py --sets fashion-mnist-60000 --labels 100 \
         --seeds 3 --settings "KL weight 0.25" --graph-heads
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --spectral --aligned
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --settings "KL weight 0.25" --spectral --aligned
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL weight 0.25" --spectral --aligned
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -191,6 +197,11 @@ heads are scored on the codes of the validation images:
   pool's codes: ``Poisson`` (Poisson learning, :func:`poisson_scores`), ``SVC,
   smoothed`` (the SVC's scores smoothed over the graph, :func:`smoothed_svc_scores`)
   and ``SVC + Poisson`` (the two heads' scores, each row standardized, summed).
+- with ``--spectral``, every head on the Laplacian eigenmaps of the code graph (its
+  10 or 20 leading eigenvectors), alone or joined to the codes (:func:`spectral_codes`).
+- with ``--aligned``, ``SVC, pool-balanced`` / ``SVC, Sinkhorn-aligned``: ``SVC()``
+  with class offsets that make its predictions on the unlabeled pool as balanced as
+  the labeled subset (:func:`aligned_head_scores`).
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
@@ -250,6 +261,7 @@ import scipy.sparse as sp
 import skorch.callbacks
 import torch
 from _common import print_cell, read_jsonl, record
+from scipy.sparse.linalg import eigsh
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -1238,6 +1250,57 @@ def feature_codes(vae: VAETransformer, X: np.ndarray) -> dict[str, np.ndarray]:
     return codes
 
 
+def eigenmaps(F: np.ndarray, k: int, m: int) -> np.ndarray:
+    """Laplacian eigenmaps (Belkin & Niyogi, 2004) of the rows of ``F``: the ``m``
+    leading non-trivial eigenvectors of the random-walk matrix of their k-NN graph
+    (:func:`poisson_weights`, symmetrized), one column each."""
+    n = len(F)
+    nb = knn_graph(F, k + 1)[:, 1:].numpy()  # the node itself left out
+    w = poisson_weights(F, F, nb)
+    W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
+    W = (W + W.T).tocsr()
+    root = np.asarray(W.sum(1)).ravel() ** -0.5
+    A = sp.diags(root) @ W @ sp.diags(root)  # symmetric, same eigenvalues
+    values, vectors = eigsh(A, k=m + 1, which="LA", tol=1e-6, v0=np.ones(n))
+    vectors = vectors[:, np.argsort(-values)]
+    return (root[:, None] * vectors)[:, 1:]  # the constant vector dropped
+
+
+def spectral_codes(vae: VAETransformer, X: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
+    """What the SVC sees from the code graph's spectrum (``--spectral``): the Laplacian
+    eigenmaps of the latent means of every row of X (the VAE's neighbours), alone or
+    joined to the codes ``Z`` (scaled to the same total variance)."""
+    latent, k = vae.encode(X), vae.propagation_.n_neighbors
+    E = eigenmaps(latent, k, 20)
+    return {**{f"eigenmaps {m}": E[:, :m] for m in (10, 20)},
+            **{f"codes + eigenmaps {m}": np.hstack([Z, scaled_like(E[:, :m], Z)])
+               for m in (10, 20)}}
+
+
+def aligned_head_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+                        lab: np.ndarray, steps: int = 2000, rate: float = 0.05,
+                        temperature: float = 0.3) -> dict[str, float]:
+    """Validation accuracy of ``SVC()`` with class offsets that align its predictions on
+    the unlabeled pool with the labeled subset's balanced classes (``--aligned``; the
+    distribution alignment of ReMixMatch, Berthelot et al., 2020): offsets that make the
+    pool's argmax classes equally frequent, or Sinkhorn scaling of the softmax of the
+    one-vs-rest scores (``temperature``) to equal class totals."""
+    svc = SVC().fit(Z[lab], y[lab])
+    S, S_val = svc.decision_function(Z[np.setdiff1d(pool, lab)]), svc.decision_function(Z[val])
+    classes = len(svc.classes_)
+    hard = np.zeros(classes)
+    for _ in range(steps):
+        share = np.bincount((S + hard).argmax(1), minlength=classes) / len(S)
+        hard -= rate * S.std() * (share - 1 / classes)
+    P, scale = np.exp((S - S.max(1, keepdims=True)) / temperature), np.ones(classes)
+    for _ in range(50):
+        Q = P * scale
+        scale /= Q.sum(0) / Q.sum() * classes
+    offsets = {"SVC, pool-balanced": hard, "SVC, Sinkhorn-aligned": temperature * np.log(scale)}
+    return {head: float((svc.classes_[(S_val + b).argmax(1)] == y[val]).mean())
+            for head, b in offsets.items()}
+
+
 def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
     """Leave-one-out 1-NN accuracy among the rows of ``F`` (the labeled images)."""
     D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(-1)
@@ -1275,7 +1338,8 @@ def load_set(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
 def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
         pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0,
-        features: bool = False, graph_heads: bool = False) -> None:
+        features: bool = False, graph_heads: bool = False, spectral: bool = False,
+        aligned: bool = False) -> None:
     X, y, declared = load_set(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -1306,6 +1370,9 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 if features and vae.propagation_ is not None:
                     codes.update({f"{setting}, {f}": F
                                   for f, F in feature_codes(vae, X).items()})
+                if spectral and vae.propagation_ is not None:
+                    codes.update({f"{setting}, {f}": F
+                                  for f, F in spectral_codes(vae, X, Z).items()})
                 if "cosine graph" in propagations and vae.propagation_ is not None:
                     extra.update(cosine_measures(vae, X, y, lab))
                 if propagations and vae.propagation_ is not None:
@@ -1321,6 +1388,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         scores.update(head_scores(vae, X, y, val, Z))
                     if graph_heads:
                         scores.update(graph_head_scores(Z, y, pool, val, lab))
+                    if aligned and label == setting:
+                        scores.update(aligned_head_scores(Z, y, pool, val, lab))
                     for head, accuracy in scores.items():
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
@@ -1381,6 +1450,12 @@ def main() -> None:
     parser.add_argument("--graph-heads", action="store_true",
                         help="also heads over the pool's code graph: Poisson learning, the "
                              "SVC's scores smoothed, and the SVC's and Poisson's scores summed")
+    parser.add_argument("--spectral", action="store_true",
+                        help="also SVC() on the Laplacian eigenmaps of the code graph, alone "
+                             "and joined to the codes")
+    parser.add_argument("--aligned", action="store_true",
+                        help="also SVC() with class offsets that balance its predictions on "
+                             "the unlabeled pool")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -1394,7 +1469,7 @@ def main() -> None:
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
             args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed,
-            args.features, args.graph_heads)
+            args.features, args.graph_heads, args.spectral, args.aligned)
 
 
 if __name__ == "__main__":
