@@ -166,6 +166,15 @@
         --settings "entropy 0.1" "entropy 1"
     python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
         --settings "entropy 0.1" "entropy 1"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --propagations "alphas 0.5, 0.9 joined" \
+        "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 600 1000 3000 \
+        --seeds 3 --settings "KL weight 0.25" --propagations "alphas 0.5, 0.9 joined" \
+        "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
+    python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
+        --labels 100 --seeds 3 --settings "KL weight 0.25" --propagations \
+        "alphas 0.5, 0.9 joined" "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -210,7 +219,8 @@ heads are scored on the codes of the validation images:
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
 steps: :data:`PROPAGATIONS`; the graph's metric or edge weights: :data:`GRAPHS`;
-a weight of their own for the labeled rows: :data:`SPLIT_ALPHAS`; with ``"cosine
+a weight of their own for the labeled rows: :data:`SPLIT_ALPHAS`; several weights
+joined: :data:`MULTISCALE`; with ``"cosine
 graph"`` each row also records :func:`cosine_measures`), and ``--tta``
 the codes averaged over each image and its four 1-pixel shifts (test-time
 augmentation, every image alike).
@@ -984,6 +994,27 @@ SPLIT_ALPHAS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
+#: Propagations at several weights over the same training graph, joined side by side
+#: (each scaled to the total variance of the setting's codes, so that each weighs alike
+#: in the SVC's RBF kernel; multi-scale features as in SIGN, Rossi et al., 2020): the
+#: SVC finds its own mix of the codes' own detail and their neighbourhood's.
+#: name -> ((alpha, steps), ...), 10 neighbours as the VAE's.
+MULTISCALE: dict[str, tuple[tuple[float, int], ...]] = {
+    "alphas 0.5, 0.9 joined": ((0.5, 10), (0.9, 10)),
+    "alphas 0.9, 0.99 joined": ((0.9, 10), (0.99, 50)),
+    "alphas 0.5, 0.9, 0.99 joined": ((0.5, 10), (0.9, 10), (0.99, 50)),
+}
+
+
+def multiscale_propagated(vae: VAETransformer, X: np.ndarray, Z: np.ndarray,
+                          name: str) -> np.ndarray:
+    """The propagations of :data:`MULTISCALE` ``name`` of every row of X, each scaled
+    like the codes ``Z`` (:func:`scaled_like`), joined."""
+    k = vae.propagation_.n_neighbors
+    return np.hstack([scaled_like(propagated(vae, X, alpha, k, steps), Z)
+                      for alpha, steps in MULTISCALE[name]])
+
+
 def cosine_measures(vae: VAETransformer, X: np.ndarray, y: np.ndarray,
                     lab: np.ndarray) -> dict[str, float]:
     """The measures of :func:`graph_scores` from the training data alone for the graph of
@@ -1403,6 +1434,7 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                 if propagations and vae.propagation_ is not None:
                     codes.update({f"{setting}, {p}": graph_propagated(vae, X, p) if p in GRAPHS
                                   else split_propagated(vae, X, lab, p) if p in SPLIT_ALPHAS
+                                  else multiscale_propagated(vae, X, Z, p) if p in MULTISCALE
                                   else propagated(vae, X, *PROPAGATIONS[p])
                                   for p in propagations})
                 for label, Z in codes.items():
@@ -1458,7 +1490,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["default"],
                         choices=[*SETTINGS, *CONSISTENCY, *ENSEMBLES, *SELF_TRAINING])
     parser.add_argument("--propagations", nargs="*", default=[],
-                        choices=[*PROPAGATIONS, *GRAPHS, *SPLIT_ALPHAS],
+                        choices=[*PROPAGATIONS, *GRAPHS, *SPLIT_ALPHAS, *MULTISCALE],
                         help="other propagations or graphs over each setting's training codes")
     parser.add_argument("--tta", action="store_true",
                         help="also codes averaged over 1-pixel shifts of each image")
