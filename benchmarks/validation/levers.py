@@ -1178,19 +1178,26 @@ def poisson_weights(queries: np.ndarray, reference: np.ndarray,
     return np.exp(-4 * d2 / np.maximum(d2[:, -1:], 1e-12))
 
 
+def poisson_graph(F: np.ndarray, k: int) -> sp.csr_matrix:
+    """The k-NN graph of the rows of ``F`` (each node's k nearest others) with the edge
+    weights of :func:`poisson_weights`, symmetrized: ``W + W^T``, sparse n x n."""
+    n = len(F)
+    nb = knn_graph(F, k + 1)[:, 1:].numpy()  # the node itself left out
+    w = poisson_weights(F, F, nb)
+    W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
+    return W + W.T
+
+
 def poisson_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
                    lab: np.ndarray, val_neighbors: np.ndarray, steps: int = 500) -> np.ndarray:
     """Poisson learning (Calder et al., 2020) on the k-NN graph of the pool's codes
-    (:func:`poisson_weights`, symmetrized; k as in ``val_neighbors``): the labeled rows
+    (:func:`poisson_graph`; k as in ``val_neighbors``): the labeled rows
     are sources ``e_y - mean(e_y)``, ``u <- D^-1 (B + W u)`` for ``steps`` iterations
     from 0. Each validation image gets the weighted mean of the scores of its
     ``val_neighbors`` (its k nearest pool rows: the graph is the pool's, as
     LabelSpreading's is). Returns the validation rows' class scores."""
-    n, k = len(pool), val_neighbors.shape[1]
-    nb = knn_graph(Z[pool], k + 1)[:, 1:].numpy()  # the node itself left out
-    w = poisson_weights(Z[pool], Z[pool], nb)
-    W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
-    W = W + W.T
+    n = len(pool)
+    W = poisson_graph(Z[pool], val_neighbors.shape[1])
     degree = np.asarray(W.sum(1)).ravel()
     classes = np.unique(y[lab])
     where = np.searchsorted(pool, lab)
@@ -1309,12 +1316,9 @@ def feature_codes(vae: VAETransformer, X: np.ndarray) -> dict[str, np.ndarray]:
 def eigenmaps(F: np.ndarray, k: int, m: int) -> np.ndarray:
     """Laplacian eigenmaps (Belkin & Niyogi, 2004) of the rows of ``F``: the ``m``
     leading non-trivial eigenvectors of the random-walk matrix of their k-NN graph
-    (:func:`poisson_weights`, symmetrized), one column each."""
+    (:func:`poisson_graph`), one column each."""
     n = len(F)
-    nb = knn_graph(F, k + 1)[:, 1:].numpy()  # the node itself left out
-    w = poisson_weights(F, F, nb)
-    W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), nb.ravel())), shape=(n, n))
-    W = (W + W.T).tocsr()
+    W = poisson_graph(F, k)
     root = np.asarray(W.sum(1)).ravel() ** -0.5
     A = sp.diags(root) @ W @ sp.diags(root)  # symmetric, same eigenvalues
     values, vectors = eigsh(A, k=m + 1, which="LA", tol=1e-6, v0=np.ones(n))
