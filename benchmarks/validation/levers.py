@@ -175,6 +175,9 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-14 fashion-mnist-colour \
         --labels 100 --seeds 3 --settings "KL weight 0.25" --propagations \
         "alphas 0.5, 0.9 joined" "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
+    python benchmarks/validation/levers.py --sets fashion-mnist-60000 --labels 1000 100 \
+        --seeds 3 --settings "KL weight 0.25" --propagations "alphas 0.5, 0.9 joined" \
+        "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
