@@ -577,6 +577,69 @@ class EntropyNet(HeadTermNet):
         return labeled_term + self.weight * entropy
 
 
+class NeighbourLabelNet(vaesvm._net.VAENet):
+    """The labeled term carried one step through the code graph, as a graph convolution
+    carries labels (Kipf & Welling, 2017): from a third of the epochs on, the head also
+    classifies, with each labeled row's class, the mean latent mean of ``sampled`` of that
+    row's ``neighbours`` nearest training images (latent means of every training image,
+    taken at a third and two thirds of the epochs), weighted ``weight`` times the labeled
+    term. The neighbours pass through the encoder in training mode (clean images), so a
+    label shapes its neighbourhood's codes as it shapes its own: the neighbourhood the
+    default's propagation averages over at ``transform``."""
+
+    weight = 1.0
+    sampled = 2
+    neighbours = 10
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        epoch = len(self.history)  # skorch adds the epoch's row before this call
+        refreshes = {self.max_epochs // 3 + 1, 2 * self.max_epochs // 3 + 1}
+        if epoch in refreshes and dataset_train is not None and dataset_train.y is not None:
+            self._refresh_graph(dataset_train.X, dataset_train.y)
+
+    def _refresh_graph(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        labeled = torch.nonzero(y >= 0).flatten()
+        if labeled.numel() == 0:
+            return
+        self._set_training(False)
+        with torch.no_grad():
+            mu = torch.cat([self.module_.encode(X[a:a + 1024])[0].float()
+                            for a in range(0, len(X), 1024)])
+            nbrs = []
+            for a in range(0, len(labeled), 256):
+                rows = labeled[a:a + 256]
+                d = torch.cdist(mu[rows], mu)
+                d[torch.arange(len(rows)), rows] = float("inf")  # not its own neighbour
+                nbrs.append(d.topk(self.neighbours, largest=False).indices)
+        self._set_training(True)
+        if not hasattr(self, "neighbour_generator_"):
+            seed = int(torch.randint(2**62, (1,), generator=self.module_.noise_generator))
+            self.neighbour_generator_ = torch.Generator().manual_seed(seed)
+        images = X.index_select(0, labeled)  # X may be TensorRows: slices and gathers only
+        self.graph_ = {"row": {images[j].numpy().tobytes(): j for j in range(len(labeled))},
+                       "neighbours": torch.cat(nbrs), "X": X}
+
+    def loss_terms(self, y_pred, y_true, X):
+        reconstruction, kl, classification = super().loss_terms(y_pred, y_true, X)
+        graph = getattr(self, "graph_", None)
+        if classification is None or graph is None or not self.module_.training:
+            return reconstruction, kl, classification
+        clean = X["target"] if isinstance(X, Mapping) else X
+        rows = torch.nonzero(y_true >= 0).flatten()
+        where = torch.tensor([graph["row"][clean[r].numpy().tobytes()] for r in rows.tolist()])
+        pick = torch.randint(0, self.neighbours, (len(rows), self.sampled),
+                             generator=self.neighbour_generator_)
+        chosen = graph["neighbours"][where].gather(1, pick).flatten()
+        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16"
+                    else contextlib.nullcontext())
+        with autocast:
+            mu = self.module_.encode(graph["X"].index_select(0, chosen))[0]
+        mean = mu.float().view(len(rows), self.sampled, -1).mean(1)
+        term = torch.nn.functional.cross_entropy(self.module_.classify(mean), y_true[rows])
+        return reconstruction, kl, classification + self.weight * term
+
+
 class InvariantCodesNet(vaesvm._net.VAENet):
     """The loss plus ``weight`` times the squared distance between the latent mean of each
     augmented training image and that of its clean original, added to the row's
@@ -765,6 +828,9 @@ ARCHITECTURES: dict[str, dict] = {
                                                         {"peak": 2.0})},
     "entropy 0.1": {"VAENet": EntropyNet},
     "entropy 1": {"VAENet": type("EntropyNet", (EntropyNet,), {"weight": 1.0})},
+    "neighbour labels": {"VAENet": NeighbourLabelNet},
+    "neighbour labels, 5 sampled": {"VAENet": type("NeighbourLabelNet", (NeighbourLabelNet,),
+                                                   {"sampled": 5})},
     "weight decay 0.1": {"VAENet": DecayedNet},
     "weight decay 1": {"VAENet": type("DecayedNet", (DecayedNet,), {"decay": 1.0})},
     # the training images' augmentation (where "auto" augments: 20,000 rows and more)
