@@ -178,6 +178,10 @@
     python benchmarks/validation/levers.py --sets fashion-mnist-60000 --labels 1000 100 \
         --seeds 3 --settings "KL weight 0.25" --propagations "alphas 0.5, 0.9 joined" \
         "alphas 0.9, 0.99 joined" "alphas 0.5, 0.9, 0.99 joined"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "neighbour labels" "neighbour labels, 5 sampled"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
+        --settings "neighbour labels" "neighbour labels, 5 sampled"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
