@@ -182,6 +182,10 @@
         --settings "neighbour labels" "neighbour labels, 5 sampled"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 --seeds 3 \
         --settings "neighbour labels" "neighbour labels, 5 sampled"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --propagations "refined graph"
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --settings "KL weight 0.25" --propagations "refined graph"
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -1047,13 +1051,17 @@ def _standardized(train: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]
 
 
 #: Other graphs over a fitted VAE's training codes, with its own weight, neighbours and
-#: steps: name -> (given the training codes, the map into the space the neighbours are
-#: searched in; whether the neighbours are weighted, see :func:`edge_weights`).
-GRAPHS: dict[str, tuple[Callable[[torch.Tensor], Callable], bool]] = {
-    "codes graph": (lambda train: lambda codes: codes, False),  # = transform (a check)
-    "cosine graph": (lambda train: lambda codes: search_space(codes, "cosine"), False),
-    "standardized graph": (_standardized, False),
-    "self-tuning weights": (lambda train: lambda codes: codes, True),
+#: steps: name -> (given the training codes and the VAE's fitted propagation, the map
+#: into the space the neighbours are searched in; whether the neighbours are weighted,
+#: see :func:`edge_weights`). ``"refined graph"`` searches the neighbours among the
+#: propagated codes (the VAE's own ``transform``), whose neighbourhoods the first
+#: propagation has already made more alike, and propagates the latent means over them.
+GRAPHS: dict[str, tuple[Callable[[torch.Tensor, EmbeddingPropagation], Callable], bool]] = {
+    "codes graph": (lambda train, g: lambda codes: codes, False),  # = transform (a check)
+    "cosine graph": (lambda train, g: lambda codes: search_space(codes, "cosine"), False),
+    "standardized graph": (lambda train, g: _standardized(train), False),
+    "self-tuning weights": (lambda train, g: lambda codes: codes, True),
+    "refined graph": (lambda train, g: g.transform, False),
 }
 
 
@@ -1129,7 +1137,7 @@ def graph_propagated(vae: VAETransformer, X: np.ndarray, name: str) -> np.ndarra
     g = vae.propagation_
     train, new = torch.from_numpy(g.codes_), torch.from_numpy(vae.encode(X))
     make_space, weighted = GRAPHS[name]
-    space = make_space(train)
+    space = make_space(train, g)
     train_space, new_space = space(train), space(new)
     train_nb = nearest_neighbors(train_space, train_space, g.n_neighbors).long()
     new_nb = nearest_neighbors(new_space, train_space, g.n_neighbors).long()
