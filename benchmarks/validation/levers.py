@@ -186,6 +186,10 @@
         --settings "KL weight 0.25" --propagations "refined graph"
     python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
         --seeds 3 --settings "KL weight 0.25" --propagations "refined graph"
+    python benchmarks/validation/levers.py --sets digits --labels 50 100 --seeds 5 \
+        --settings "KL weight 0.25" --cluster-kernel
+    python benchmarks/validation/levers.py --sets fashion-mnist-20000 --labels 100 1000 \
+        --seeds 3 --settings "KL weight 0.25" --cluster-kernel
     python benchmarks/validation/levers.py --summary
 
 For each set, label count, labeled subset and VAE setting, one ``VAETransformer``
@@ -226,6 +230,9 @@ heads are scored on the codes of the validation images:
 - with ``--aligned``, ``SVC, pool-balanced`` / ``SVC, Sinkhorn-aligned``: ``SVC()``
   with class offsets that make its predictions on the unlabeled pool as balanced as
   the labeled subset (:func:`aligned_head_scores`).
+- with ``--cluster-kernel``, ``SVC, bagged cluster kernel K`` (K clusters) and ``SVC,
+  precomputed RBF`` (a check: ``SVC()`` again): an SVC on the bagged cluster kernel
+  (:func:`cluster_kernel_scores`).
 
 Besides each setting's own codes (``vae.transform``), ``--propagations`` scores
 codes propagated otherwise over the same training codes (weight, neighbours,
@@ -287,6 +294,7 @@ import skorch.callbacks
 import torch
 from _common import print_cell, read_jsonl, record
 from scipy.sparse.linalg import eigsh
+from sklearn.cluster import KMeans
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -1442,6 +1450,34 @@ def aligned_head_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.
             for head, b in offsets.items()}
 
 
+def cluster_kernel_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: np.ndarray,
+                          lab: np.ndarray, runs: int = 10,
+                          clusters: tuple[int, ...] = (10, 30)) -> dict[str, float]:
+    """Validation accuracy of an SVC on the bagged cluster kernel (``--cluster-kernel``;
+    Weston et al., 2005, after the cluster kernels of Chapelle, Weston & Schoelkopf,
+    2003): the RBF kernel of ``SVC()`` (gamma ``"scale"`` on the labeled codes) times the
+    share of ``runs`` k-means clusterings of the pool's codes (one seed each) that put
+    the two rows in one cluster. Rows outside the pool (the validation images) join the
+    cluster of their nearest centroid, as new images would. Two images the RBF kernel
+    finds alike count as alike only where the pool's clusters agree: the cluster
+    assumption of semi-supervised learning, put in the SVC's kernel."""
+    rows = np.concatenate([lab, val])
+    gamma = 1 / (Z.shape[1] * Z[lab].var())
+    A, B = Z[rows].astype(np.float64), Z[lab].astype(np.float64)
+    D = np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T, 0)
+    rbf = np.exp(-gamma * D)
+    kernels = {"SVC, precomputed RBF": rbf}
+    for k in clusters:
+        same = np.zeros_like(rbf)
+        for r in range(runs):
+            assigned = KMeans(k, n_init=1, random_state=r).fit(Z[pool]).predict(Z[rows])
+            same += assigned[:, None] == assigned[None, :len(lab)]
+        kernels[f"SVC, bagged cluster kernel {k}"] = rbf * same / runs
+    n = len(lab)
+    return {head: float(SVC(kernel="precomputed").fit(K[:n], y[lab]).score(K[n:], y[val]))
+            for head, K in kernels.items()}
+
+
 def one_nn_hit_rate(F: np.ndarray, y: np.ndarray) -> float:
     """Leave-one-out 1-NN accuracy among the rows of ``F`` (the labeled images)."""
     D = ((F[:, None, :] - F[None, :, :]) ** 2).sum(-1)
@@ -1480,7 +1516,7 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
         propagations: list[str], tta: bool = False, augmented_labels: bool = False,
         pixel_graph: bool = False, head_logits_too: bool = False, first_seed: int = 0,
         features: bool = False, graph_heads: bool = False, spectral: bool = False,
-        aligned: bool = False) -> None:
+        aligned: bool = False, cluster_kernel: bool = False) -> None:
     X, y, declared = load_set(name)
     pool, val = validation_split(len(X))
     for n in labels:
@@ -1532,6 +1568,8 @@ def run(name: str, labels: list[int], seeds: int, settings: list[str],
                         scores.update(graph_head_scores(Z, y, pool, val, lab))
                     if aligned and label == setting:
                         scores.update(aligned_head_scores(Z, y, pool, val, lab))
+                    if cluster_kernel and label == setting:
+                        scores.update(cluster_kernel_scores(Z, y, pool, val, lab))
                     for head, accuracy in scores.items():
                         row = {"set": name, "labels": n, "seed": seed, "setting": label,
                                "head": head, "val_accuracy": accuracy,
@@ -1598,6 +1636,8 @@ def main() -> None:
     parser.add_argument("--aligned", action="store_true",
                         help="also SVC() with class offsets that balance its predictions on "
                              "the unlabeled pool")
+    parser.add_argument("--cluster-kernel", action="store_true",
+                        help="also an SVC on the bagged cluster kernel of the pool's codes")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -1611,7 +1651,8 @@ def main() -> None:
     for name in args.sets:
         run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
             args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed,
-            args.features, args.graph_heads, args.spectral, args.aligned)
+            args.features, args.graph_heads, args.spectral, args.aligned,
+            args.cluster_kernel)
 
 
 if __name__ == "__main__":
