@@ -295,6 +295,7 @@ import torch
 from _common import print_cell, read_jsonl, record
 from scipy.sparse.linalg import eigsh
 from sklearn.cluster import KMeans
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -612,29 +613,22 @@ class NeighbourLabelNet(vaesvm._net.VAENet):
         epoch = len(self.history)  # skorch adds the epoch's row before this call
         refreshes = {self.max_epochs // 3 + 1, 2 * self.max_epochs // 3 + 1}
         if epoch in refreshes and dataset_train is not None and dataset_train.y is not None:
-            self._refresh_graph(dataset_train.X, dataset_train.y)
+            self._refresh_graph(dataset_train)
 
-    def _refresh_graph(self, X: torch.Tensor, y: torch.Tensor) -> None:
-        labeled = torch.nonzero(y >= 0).flatten()
+    def _refresh_graph(self, dataset) -> None:
+        X, labeled = dataset.X, torch.nonzero(dataset.y >= 0).flatten()
         if labeled.numel() == 0:
             return
-        self._set_training(False)
-        with torch.no_grad():
-            mu = torch.cat([self.module_.encode(X[a:a + 1024])[0].float()
-                            for a in range(0, len(X), 1024)])
-            nbrs = []
-            for a in range(0, len(labeled), 256):
-                rows = labeled[a:a + 256]
-                d = torch.cdist(mu[rows], mu)
-                d[torch.arange(len(rows)), rows] = float("inf")  # not its own neighbour
-                nbrs.append(d.topk(self.neighbours, largest=False).indices)
+        mu = torch.from_numpy(vaesvm._net.latent_means(self, dataset))  # in evaluation mode
         self._set_training(True)
+        # each labeled row's nearest others: itself, the nearest, left out
+        neighbours = nearest_neighbors(mu[labeled], mu, self.neighbours + 1)[:, 1:]
         if not hasattr(self, "neighbour_generator_"):
             seed = int(torch.randint(2**62, (1,), generator=self.module_.noise_generator))
             self.neighbour_generator_ = torch.Generator().manual_seed(seed)
         images = X.index_select(0, labeled)  # X may be TensorRows: slices and gathers only
         self.graph_ = {"row": {images[j].numpy().tobytes(): j for j in range(len(labeled))},
-                       "neighbours": torch.cat(nbrs), "X": X}
+                       "neighbours": neighbours, "X": X}
 
     def loss_terms(self, y_pred, y_true, X):
         reconstruction, kl, classification = super().loss_terms(y_pred, y_true, X)
@@ -1463,9 +1457,7 @@ def cluster_kernel_scores(Z: np.ndarray, y: np.ndarray, pool: np.ndarray, val: n
     assumption of semi-supervised learning, put in the SVC's kernel."""
     rows = np.concatenate([lab, val])
     gamma = 1 / (Z.shape[1] * Z[lab].var())
-    A, B = Z[rows].astype(np.float64), Z[lab].astype(np.float64)
-    D = np.maximum((A ** 2).sum(1)[:, None] + (B ** 2).sum(1)[None, :] - 2 * A @ B.T, 0)
-    rbf = np.exp(-gamma * D)
+    rbf = rbf_kernel(Z[rows].astype(np.float64), Z[lab].astype(np.float64), gamma=gamma)
     kernels = {"SVC, precomputed RBF": rbf}
     for k in clusters:
         same = np.zeros_like(rbf)
