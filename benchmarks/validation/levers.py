@@ -1595,6 +1595,29 @@ def summary() -> None:
         print_cell(key, 100 * np.array([cells[key][s] for s in sorted(cells[key])]))
 
 
+#: The optional scorings of :func:`run`, each a flag of the command line: run's keyword
+#: -> (the flag, its help).
+SCORINGS: dict[str, tuple[str, str]] = {
+    "tta": ("--tta", "also codes averaged over 1-pixel shifts of each image"),
+    "augmented_labels": ("--augmented-labels",
+                         "also SVC() on the codes of shifted (and mirrored) labeled images"),
+    "pixel_graph": ("--pixel-graph", "also the codes propagated over the pixels' k-NN graph"),
+    "head_logits_too": ("--head-logits", "also the VAE's own head, and SVC() on the codes "
+                        "joined with the head's logits"),
+    "features": ("--features", "also SVC() on the encoder's hidden layers, propagated over "
+                 "the code graph"),
+    "graph_heads": ("--graph-heads", "also heads over the pool's code graph: Poisson "
+                    "learning, the SVC's scores smoothed, and the SVC's and Poisson's scores "
+                    "summed"),
+    "spectral": ("--spectral", "also SVC() on the Laplacian eigenmaps of the code graph, "
+                 "alone and joined to the codes"),
+    "aligned": ("--aligned", "also SVC() with class offsets that balance its predictions on "
+                "the unlabeled pool"),
+    "cluster_kernel": ("--cluster-kernel",
+                       "also an SVC on the bagged cluster kernel of the pool's codes"),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["digits"])
@@ -1607,29 +1630,8 @@ def main() -> None:
     parser.add_argument("--propagations", nargs="*", default=[],
                         choices=[*PROPAGATIONS, *GRAPHS, *SPLIT_ALPHAS, *MULTISCALE],
                         help="other propagations or graphs over each setting's training codes")
-    parser.add_argument("--tta", action="store_true",
-                        help="also codes averaged over 1-pixel shifts of each image")
-    parser.add_argument("--augmented-labels", action="store_true",
-                        help="also SVC() on the codes of shifted (and mirrored) labeled images")
-    parser.add_argument("--pixel-graph", action="store_true",
-                        help="also the codes propagated over the pixels' k-NN graph")
-    parser.add_argument("--head-logits", action="store_true",
-                        help="also the VAE's own head, and SVC() on the codes joined with "
-                             "the head's logits")
-    parser.add_argument("--features", action="store_true",
-                        help="also SVC() on the encoder's hidden layers, propagated over the "
-                             "code graph")
-    parser.add_argument("--graph-heads", action="store_true",
-                        help="also heads over the pool's code graph: Poisson learning, the "
-                             "SVC's scores smoothed, and the SVC's and Poisson's scores summed")
-    parser.add_argument("--spectral", action="store_true",
-                        help="also SVC() on the Laplacian eigenmaps of the code graph, alone "
-                             "and joined to the codes")
-    parser.add_argument("--aligned", action="store_true",
-                        help="also SVC() with class offsets that balance its predictions on "
-                             "the unlabeled pool")
-    parser.add_argument("--cluster-kernel", action="store_true",
-                        help="also an SVC on the bagged cluster kernel of the pool's codes")
+    for keyword, (flag, text) in SCORINGS.items():
+        parser.add_argument(flag, dest=keyword, action="store_true", help=text)
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--head-confidence", action="store_true",
                         help="the default head's probabilities on 3,000 images, 100 labels")
@@ -1641,10 +1643,8 @@ def main() -> None:
         head_confidence()
         return
     for name in args.sets:
-        run(name, args.labels, args.seeds, args.settings, args.propagations, args.tta,
-            args.augmented_labels, args.pixel_graph, args.head_logits, args.first_seed,
-            args.features, args.graph_heads, args.spectral, args.aligned,
-            args.cluster_kernel)
+        run(name, args.labels, args.seeds, args.settings, args.propagations,
+            first_seed=args.first_seed, **{k: getattr(args, k) for k in SCORINGS})
 
 
 if __name__ == "__main__":
